@@ -1,0 +1,143 @@
+//! The command line: clap arguments (validated only) and one `run` per verb.
+//!
+//! Nothing below `cli/` sees clap types: each verb turns its arguments into plain settings
+//! ([`crate::config::ScanSettings`]) and calls the library.
+
+mod diagnostics;
+pub mod rules;
+pub mod scan;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Exit code: nothing found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code (default): findings.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: the scan could not run, or some inputs could not be read.
+pub const EXIT_ERROR: u8 = 2;
+
+/// leakhound: find leaked credentials, and learn how to revoke and rotate them.
+#[derive(Debug, Parser)]
+#[command(name = "leakhound", version, about, long_about = None, max_term_width = 100)]
+pub struct Args {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct GlobalArgs {
+    /// Print no warnings (errors are still printed)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print every skipped file (binary, excluded) and every warning
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to colour text output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing text to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour text output.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, directories, or standard input (`-`)
+    Scan(scan::ScanArgs),
+    /// List or check rules
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Findings grouped by file, for people
+    Text,
+    /// One JSON document: {version, tool, findings, stats}
+    Json,
+    /// One JSON finding per line
+    Jsonl,
+    /// SARIF 2.1.0 for code-scanning UIs
+    Sarif,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Sarif => Format::Sarif,
+        }
+    }
+}
+
+/// Output and detection options shared by every scanning command.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ScanOptions {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show secret values in the report (redacted by default: first characters + …)
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Configuration file [default: .leakhound.toml at the scan root, if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule file or directory of rule files (repeatable)
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Skip files larger than this (bytes, or with K/M/G suffix; 0 = no limit) [default: 25MiB,
+    /// or the config file's scan.max_file_size]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_file_size: Option<u64>,
+    /// Exit code when findings exist
+    #[arg(long, value_name = "N", default_value_t = EXIT_FINDINGS)]
+    pub exit_code: u8,
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    crate::config::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// Runs the parsed command.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        Command::Scan(a) => scan::run(&args.global, a),
+        Command::Rules(c) => rules::run(&args.global, c),
+    }
+}
+
+/// Whether an error is (or was caused by) a broken pipe: the reader went away, which is not a
+/// failure of the scan.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

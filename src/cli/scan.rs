@@ -1,0 +1,147 @@
+//! `leakhound scan`: files, directories and standard input.
+
+use std::{
+    fs::File,
+    io::{BufWriter, IsTerminal, Write},
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+
+use super::{
+    ColorChoice, EXIT_CLEAN, EXIT_ERROR, GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter,
+};
+use crate::{
+    config::{ScanConfig, ScanSettings},
+    pipeline::{self, ScanOutcome},
+    report::{self, Format, Report},
+    sources::fs::Input,
+};
+
+/// `leakhound scan [PATH]...`
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ScanArgs {
+    /// Files and directories to scan; `-` reads standard input
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Shared scan and output options
+    #[command(flatten)]
+    pub options: ScanOptions,
+    /// Also scan files that .gitignore/.ignore files exclude
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Scan files that look binary (a NUL byte in the first 8 KiB) instead of skipping them
+    #[arg(long)]
+    pub scan_binary: bool,
+}
+
+/// Runs `scan`.
+pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
+    let root = scan_root(&args.paths);
+    let settings = ScanSettings {
+        config_file: args.options.config.clone(),
+        root: root.clone(),
+        extra_rules: args.options.rules.clone(),
+        threads: args.options.threads,
+        max_file_size: args.options.max_file_size,
+        respect_ignore: !args.no_ignore,
+        scan_binary: args.scan_binary,
+    };
+    let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
+    let printer = DiagnosticPrinter::new(global.quiet, global.verbose);
+    for w in &config.warnings {
+        let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
+    }
+    let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d));
+    printer.finish();
+    finish(global, &args.options, &config, &outcome, &root)
+}
+
+/// Renders the outcome and picks the exit code: 2 if any input could not be read (the result is
+/// incomplete), else the findings code if there are findings, else 0.
+pub(crate) fn finish(
+    global: &GlobalArgs,
+    options: &ScanOptions,
+    config: &ScanConfig,
+    outcome: &ScanOutcome,
+    root: &Path,
+) -> anyhow::Result<ExitCode> {
+    let format = Format::from(options.format);
+    let cwd = std::env::current_dir().ok();
+    let abs_root = cwd.as_ref().map(|c| c.join(root));
+    let to_terminal = options.output.is_none() && std::io::stdout().is_terminal();
+    let color = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    } && format == Format::Text;
+    let report = Report {
+        findings: &outcome.findings,
+        stats: &outcome.stats,
+        rules: config.detector.rules(),
+        show_secrets: options.show_secrets,
+        color,
+        root: abs_root,
+        cwd,
+    };
+    let reporter = report::reporter(format);
+    match &options.output {
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("failed to create {}", path.display()))?;
+            let mut w = BufWriter::new(file);
+            reporter
+                .render(&report, &mut w)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("failed to write {}", path.display()))?;
+        }
+        None => {
+            let mut w = BufWriter::new(std::io::stdout().lock());
+            reporter
+                .render(&report, &mut w)
+                .and_then(|()| w.flush())
+                .context("failed to write the report")?;
+        }
+    }
+    // People reading a terminal get the summary from the text report; machine formats (or a
+    // report written to a file) get it on stderr.
+    if !global.quiet && (format != Format::Text || options.output.is_some()) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: {}",
+            report::summary_line(&report)
+        );
+    }
+    let code = if outcome.stats.errors > 0 {
+        EXIT_ERROR
+    } else if outcome.findings.is_empty() {
+        EXIT_CLEAN
+    } else {
+        options.exit_code
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// The scan root: the only directory named, or the working directory.
+fn scan_root(paths: &[PathBuf]) -> PathBuf {
+    let dirs: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
+    match dirs.as_slice() {
+        [only] if paths.len() == 1 => (*only).clone(),
+        _ => PathBuf::from("."),
+    }
+}

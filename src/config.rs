@@ -1,0 +1,307 @@
+//! [`ScanConfig`]: the validated, compiled options of a scan, built from command-line settings
+//! and the `.leakhound.toml` configuration file.
+//!
+//! ```toml
+//! [rules]
+//! disable = ["generic.password"]     # rule ids to turn off
+//! files = ["ci/team-rules.yml"]      # extra rule files or directories (relative to this file)
+//!
+//! [paths]
+//! exclude = ["fixtures/**", "*.min.js"]  # globs against paths relative to the scan root;
+//!                                        # a glob without `/` matches at any depth
+//!
+//! [scan]
+//! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit
+//! ```
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use globset::{GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::{
+    detect::Detector,
+    rules::{LoadError, RuleSet},
+    sources::fs::FsOptions,
+};
+
+/// The configuration file looked for at the scan root.
+pub const CONFIG_FILE_NAME: &str = ".leakhound.toml";
+/// Default `--max-file-size`: 25 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+
+/// Errors while building a scan configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("failed to read config file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid.
+    #[error("invalid config file {path}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A path glob does not parse.
+    #[error("invalid exclude glob {glob:?}")]
+    Glob {
+        /// The glob.
+        glob: String,
+        /// The cause.
+        #[source]
+        source: globset::Error,
+    },
+    /// A size does not parse.
+    #[error("invalid size {0:?}: use a number of bytes or a suffix K, M or G (KiB, MiB, GiB)")]
+    Size(String),
+    /// Rules failed to load.
+    #[error(transparent)]
+    Rules(#[from] LoadError),
+}
+
+/// The `.leakhound.toml` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[rules]`
+    #[serde(default)]
+    pub rules: RulesSection,
+    /// `[paths]`
+    #[serde(default)]
+    pub paths: PathsSection,
+    /// `[scan]`
+    #[serde(default)]
+    pub scan: ScanSection,
+}
+
+/// `[rules]` of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesSection {
+    /// Rule ids to turn off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Extra rule files or directories, relative to the configuration file.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `[paths]` of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsSection {
+    /// Globs of paths to skip.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// `[scan]` of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSection {
+    /// Maximum file size.
+    #[serde(default)]
+    pub max_file_size: Option<SizeSyntax>,
+}
+
+/// A size: bytes, or text with a suffix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeSyntax {
+    /// Bytes.
+    Bytes(u64),
+    /// `25MiB`, `512K`, ...
+    Text(String),
+}
+
+/// Parses `1024`, `512K`, `25M`, `25MiB`, `1GB` (all multiples are powers of 1024).
+///
+/// ```
+/// use leakhound::config::parse_size;
+/// assert_eq!(parse_size("25MiB").unwrap(), 25 << 20);
+/// assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+/// assert_eq!(parse_size("0").unwrap(), 0);
+/// assert!(parse_size("lots").is_err());
+/// ```
+pub fn parse_size(text: &str) -> Result<u64, ConfigError> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, suffix) = t.split_at(digits);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| ConfigError::Size(text.to_owned()))?;
+    let shift = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(ConfigError::Size(text.to_owned())),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| ConfigError::Size(text.to_owned()))
+}
+
+impl ConfigFile {
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+/// Settings from the command line that shape a scan (no clap types here).
+#[derive(Debug, Clone, Default)]
+pub struct ScanSettings {
+    /// `--config FILE`: must exist. Without it, `<root>/.leakhound.toml` is used if present.
+    pub config_file: Option<PathBuf>,
+    /// The scan root, where the configuration file is looked for.
+    pub root: PathBuf,
+    /// `--rules PATH`: extra rule files or directories.
+    pub extra_rules: Vec<PathBuf>,
+    /// `--threads N` (0 = one per core).
+    pub threads: usize,
+    /// `--max-file-size`, overriding the configuration file.
+    pub max_file_size: Option<u64>,
+    /// Honour `.gitignore` files.
+    pub respect_ignore: bool,
+    /// Scan binary files too.
+    pub scan_binary: bool,
+}
+
+/// A compiled scan configuration.
+#[derive(Debug)]
+pub struct ScanConfig {
+    /// The detector over the enabled rules.
+    pub detector: Detector,
+    /// Filesystem walk options.
+    pub fs: FsOptions,
+    /// The configuration file that was used, if any.
+    pub config_file: Option<PathBuf>,
+    /// Non-fatal problems with the configuration (e.g. disabling an unknown rule id).
+    pub warnings: Vec<String>,
+}
+
+impl ScanConfig {
+    /// Loads rules and the configuration file and compiles everything.
+    pub fn build(settings: &ScanSettings) -> Result<ScanConfig, ConfigError> {
+        let discovered = settings.root.join(CONFIG_FILE_NAME);
+        let config_path = match &settings.config_file {
+            Some(p) => Some(p.clone()),
+            None => discovered.is_file().then_some(discovered),
+        };
+        let file = match &config_path {
+            Some(p) => ConfigFile::load(p)?,
+            None => ConfigFile::default(),
+        };
+        let base = config_path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        let mut rules = RuleSet::builtin()?;
+        for extra in &file.rules.files {
+            rules.add_path(&base.join(extra))?;
+        }
+        for extra in &settings.extra_rules {
+            rules.add_path(extra)?;
+        }
+        let mut warnings = Vec::new();
+        for unknown in rules.disable(&file.rules.disable) {
+            warnings.push(format!(
+                "the configuration disables unknown rule id {unknown:?}"
+            ));
+        }
+        let exclude = build_globs(&file.paths.exclude)?;
+        let max_file_size = match (settings.max_file_size, &file.scan.max_file_size) {
+            (Some(n), _) => n,
+            (None, Some(SizeSyntax::Bytes(n))) => *n,
+            (None, Some(SizeSyntax::Text(t))) => parse_size(t)?,
+            (None, None) => DEFAULT_MAX_FILE_SIZE,
+        };
+        Ok(ScanConfig {
+            detector: Detector::new(Arc::new(rules)),
+            fs: FsOptions {
+                threads: settings.threads,
+                respect_ignore: settings.respect_ignore,
+                exclude: exclude.map(Arc::new),
+                max_file_size,
+                scan_binary: settings.scan_binary,
+            },
+            config_file: config_path,
+            warnings,
+        })
+    }
+}
+
+/// Compiles exclude globs; a glob without `/` matches at any depth, and a directory glob also
+/// excludes what is below it.
+fn build_globs(globs: &[String]) -> Result<Option<GlobSet>, ConfigError> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let trimmed = g.trim_start_matches("./").trim_end_matches('/');
+        let anchored = if trimmed.contains('/') {
+            trimmed.to_owned()
+        } else {
+            format!("**/{trimmed}")
+        };
+        for pattern in [anchored.clone(), format!("{anchored}/**")] {
+            let glob = globset::GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|source| ConfigError::Glob {
+                    glob: g.clone(),
+                    source,
+                })?;
+            b.add(glob);
+        }
+    }
+    b.build().map(Some).map_err(|source| ConfigError::Glob {
+        glob: globs.join(", "),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_anchor_and_cover_directories() {
+        let set = build_globs(&["fixtures/**".into(), "*.min.js".into(), "vendor".into()])
+            .unwrap()
+            .unwrap();
+        assert!(set.is_match("fixtures/a/b.txt"));
+        assert!(set.is_match("web/app.min.js"));
+        assert!(set.is_match("vendor/x/y.go"));
+        assert!(set.is_match("a/vendor/y.go"));
+        assert!(!set.is_match("src/fixtures.rs"));
+    }
+
+    #[test]
+    fn config_file_rejects_unknown_keys() {
+        let err = toml::from_str::<ConfigFile>("[rules]\ndisabled = []\n").unwrap_err();
+        assert!(err.to_string().contains("disabled"), "{err}");
+        let ok: ConfigFile = toml::from_str("[scan]\nmax_file_size = \"1MiB\"\n").unwrap();
+        assert!(matches!(ok.scan.max_file_size, Some(SizeSyntax::Text(_))));
+    }
+}

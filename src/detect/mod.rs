@@ -1,0 +1,277 @@
+//! The detector: keyword prefilter, then regexes in windows around the hits, then entropy and
+//! false-positive filters.
+//!
+//! A [`Detector`] is built once per scan and shared by every worker thread; each worker keeps its
+//! own [`Scratch`] so that the hot path does not allocate per input. The detector never reads
+//! files: it is given bytes and returns [`Match`]es with byte spans.
+
+pub mod entropy;
+pub mod filter;
+pub mod location;
+pub mod prefilter;
+
+use std::sync::Arc;
+
+use crate::rules::{Rule, RuleSet};
+use prefilter::Prefilter;
+
+/// How far a window reaches before and after a keyword hit on the same line.
+pub const LINE_REACH: usize = 1024;
+/// How far a `multiline` rule's window reaches past its keyword hit.
+pub const MULTILINE_REACH: usize = 16 * 1024;
+
+/// One match of a rule in an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in the detector's rule set.
+    pub rule: usize,
+    /// Byte span of the whole match.
+    pub span: (usize, usize),
+    /// Byte span of the secret (capture group 1).
+    pub secret: (usize, usize),
+}
+
+/// Per-worker reusable buffers.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// For each rule, its merged windows for the current input.
+    windows: Vec<Vec<(usize, usize)>>,
+    /// Rules with at least one window for the current input.
+    touched: Vec<usize>,
+}
+
+/// Rules plus their compiled prefilter.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    rules: Arc<RuleSet>,
+    prefilter: Arc<Prefilter>,
+}
+
+impl Detector {
+    /// Builds the prefilter over the rule set.
+    pub fn new(rules: Arc<RuleSet>) -> Detector {
+        let prefilter = Arc::new(Prefilter::new(&rules));
+        Detector { rules, prefilter }
+    }
+
+    /// The rules this detector runs.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The rule with this index (from [`Match::rule`]).
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules.rules()[index]
+    }
+
+    /// The keyword prefilter.
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
+    /// A scratch space sized for this detector.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            windows: vec![Vec::new(); self.rules.len()],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Finds every match in `input`, sorted by secret offset, appending to `out` (cleared first).
+    pub fn scan(&self, input: &[u8], scratch: &mut Scratch, out: &mut Vec<Match>) {
+        out.clear();
+        if scratch.windows.len() != self.rules.len() {
+            *scratch = self.scratch();
+        }
+        let rules = self.rules.rules();
+        let Scratch { windows, touched } = scratch;
+        self.prefilter.for_each_hit(input, |r, start, end| {
+            let win = &mut windows[r];
+            // Why: a hit inside the rule's last window needs no new window; this keeps the cost
+            // per hit at a comparison for keywords that repeat on one line.
+            if let Some(last) = win.last()
+                && start >= last.0
+                && end <= last.1
+            {
+                return;
+            }
+            let w = window(input, start, end, rules[r].multiline);
+            match win.last_mut() {
+                Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
+                Some(_) => win.push(w),
+                None => {
+                    touched.push(r);
+                    win.push(w);
+                }
+            }
+        });
+        for &r in touched.iter() {
+            let rule = &rules[r];
+            let regex = rule.regex();
+            for &(ws, we) in &windows[r] {
+                let hay = &input[ws..we];
+                for caps in regex.captures_iter(hay) {
+                    let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+                        continue;
+                    };
+                    if accept(rule, secret.as_bytes()) {
+                        out.push(Match {
+                            rule: r,
+                            span: (ws + whole.start(), ws + whole.end()),
+                            secret: (ws + secret.start(), ws + secret.end()),
+                        });
+                    }
+                }
+            }
+            windows[r].clear();
+        }
+        touched.clear();
+        if out.len() > 1 {
+            out.sort_by_key(|m| (m.secret.0, m.secret.1, m.rule));
+            out.dedup_by(|b, a| a.rule == b.rule && a.secret == b.secret);
+            drop_generic_overlaps(rules, out);
+        }
+    }
+}
+
+/// The window of `input` in which a rule's regex runs for a keyword hit at `start..end`.
+fn window(input: &[u8], start: usize, end: usize, multiline: bool) -> (usize, usize) {
+    let floor = start.saturating_sub(LINE_REACH);
+    let ws = memchr::memrchr(b'\n', &input[floor..start]).map_or(floor, |i| floor + i + 1);
+    let we = if multiline {
+        (end + MULTILINE_REACH).min(input.len())
+    } else {
+        let ceil = (end + LINE_REACH).min(input.len());
+        memchr::memchr(b'\n', &input[end..ceil]).map_or(ceil, |i| end + i)
+    };
+    (ws, we)
+}
+
+/// Entropy, placeholder and extra filters: whether a capture is reported.
+fn accept(rule: &Rule, secret: &[u8]) -> bool {
+    if secret.is_empty() {
+        return false;
+    }
+    if let Some(min) = rule.entropy
+        && entropy::shannon(secret) < min
+    {
+        return false;
+    }
+    !filter::is_placeholder(secret) && filter::passes(&rule.filters, secret)
+}
+
+/// Drops generic-rule matches whose secret overlaps a specific rule's secret: the specific rule
+/// names the provider and its remediation, so it is the better report of the same secret.
+fn drop_generic_overlaps(rules: &[Rule], out: &mut Vec<Match>) {
+    if !out.iter().any(|m| rules[m.rule].generic) {
+        return;
+    }
+    let specific: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|m| !rules[m.rule].generic)
+        .map(|m| m.secret)
+        .collect();
+    out.retain(|m| {
+        !rules[m.rule].generic
+            || !specific
+                .iter()
+                .any(|s| s.0 < m.secret.1 && m.secret.0 < s.1)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector(yaml: &str) -> Detector {
+        let mut set = RuleSet::default();
+        set.add_text("t.yml", yaml, true).unwrap();
+        Detector::new(Arc::new(set))
+    }
+
+    const RULES: &str = r#"
+provider: T
+remediation: { revoke: r, rotate: r }
+rules:
+  - id: t.tok
+    name: tok
+    keywords: [tok_]
+    pattern: '\b(tok_[A-Za-z0-9]{12})\b'
+    entropy: 3.0
+    severity: high
+  - id: generic.secret
+    name: generic
+    keywords: [secret]
+    pattern: '(?i)secret\s*=\s*"([^"]{8,})"'
+    severity: medium
+    filters: [identifier]
+  - id: t.pem
+    name: pem
+    keywords: [begin test key]
+    pattern: '(?s)(-----BEGIN TEST KEY-----.*?-----END TEST KEY-----)'
+    severity: critical
+    multiline: true
+"#;
+
+    fn scan(d: &Detector, text: &str) -> Vec<(String, String)> {
+        let mut scratch = d.scratch();
+        let mut out = Vec::new();
+        d.scan(text.as_bytes(), &mut scratch, &mut out);
+        out.iter()
+            .map(|m| {
+                (
+                    d.rule(m.rule).id.clone(),
+                    text[m.secret.0..m.secret.1].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_case_insensitive_keyword_and_reports_capture() {
+        let d = detector(RULES);
+        let found = scan(&d, "a\nx = TOK_ nothing\ny = tok_Zq81mXk20LpA\n");
+        assert_eq!(
+            found,
+            vec![("t.tok".to_string(), "tok_Zq81mXk20LpA".to_string())]
+        );
+    }
+
+    #[test]
+    fn entropy_and_placeholders_filter() {
+        let d = detector(RULES);
+        assert!(scan(&d, "tok_aaaaaaaaaaaa").is_empty());
+        assert!(scan(&d, r#"secret = "${{ secrets.A }}""#).is_empty());
+        assert!(scan(&d, r#"secret = "settings.db_password""#).is_empty());
+        assert_eq!(scan(&d, r#"secret = "hX9!kq2#Lm""#).len(), 1);
+    }
+
+    #[test]
+    fn generic_yields_to_specific_on_same_secret() {
+        let d = detector(RULES);
+        let found = scan(&d, r#"secret = "tok_Zq81mXk20LpA""#);
+        assert_eq!(
+            found,
+            vec![("t.tok".to_string(), "tok_Zq81mXk20LpA".to_string())]
+        );
+    }
+
+    #[test]
+    fn multiline_window_spans_lines_and_repeated_hits_report_once() {
+        let d = detector(RULES);
+        let text = "-----BEGIN TEST KEY-----\nQk1x\nZz9a\n-----END TEST KEY-----\n";
+        assert_eq!(scan(&d, text).len(), 1);
+        let twice = format!("{text}{text}");
+        assert_eq!(scan(&d, &twice).len(), 2);
+        let same_line = "tok_Zq81mXk20LpA tok_Zq81mXk20LpB tok_";
+        assert_eq!(scan(&d, same_line).len(), 2);
+    }
+
+    #[test]
+    fn window_stays_on_the_hit_line_for_single_line_rules() {
+        // the secret is on the line after the keyword-only line, and it has its own keyword
+        let d = detector(RULES);
+        let text = "no keyword here\nsecret =\n\"Qx81zLm02kPw\"";
+        assert!(scan(&d, text).is_empty());
+    }
+}

@@ -1,0 +1,65 @@
+//! The keyword prefilter: one Aho-Corasick automaton over every keyword of every rule.
+//!
+//! Matching is ASCII case-insensitive and overlapping, so that `secret` and `client_secret` both
+//! report. Each automaton pattern maps to the rules that listed that keyword.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::rules::RuleSet;
+
+/// The compiled prefilter.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    ac: AhoCorasick,
+    /// For each automaton pattern, the indices of the rules that use it.
+    rules_of: Vec<Vec<u32>>,
+}
+
+impl Prefilter {
+    /// Builds the automaton over every rule's keywords.
+    pub fn new(rules: &RuleSet) -> Prefilter {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut rules_of: Vec<Vec<u32>> = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for kw in &rule.keywords {
+                let idx = match keywords.iter().position(|k| k == kw) {
+                    Some(idx) => idx,
+                    None => {
+                        keywords.push(kw.clone());
+                        rules_of.push(Vec::new());
+                        keywords.len() - 1
+                    }
+                };
+                let rule_idx = u32::try_from(i)
+                    .expect("fewer than 2^32 rules because each is parsed from text");
+                if !rules_of[idx].contains(&rule_idx) {
+                    rules_of[idx].push(rule_idx);
+                }
+            }
+        }
+        // A DFA costs more memory and build time but is the fastest to search; with a few
+        // hundred short keywords it stays small (well under a megabyte).
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .expect("keyword automaton builds because keywords are non-empty literals");
+        Prefilter { ac, rules_of }
+    }
+
+    /// Calls `hit(rule_index, start, end)` for every keyword occurrence, in order of end offset.
+    #[inline]
+    pub fn for_each_hit(&self, haystack: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
+        for m in self.ac.find_overlapping_iter(haystack) {
+            for &r in &self.rules_of[m.pattern().as_usize()] {
+                hit(r as usize, m.start(), m.end());
+            }
+        }
+    }
+
+    /// Whether any keyword occurs at all (for benchmarks and quick rejection).
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        self.ac.is_match(haystack)
+    }
+}

@@ -1,0 +1,163 @@
+//! Reporters: render a finished scan. One implementation per format behind [`Reporter`];
+//! reporters write to the `Write` handed to them and never decide what is a finding.
+
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+
+use crate::{
+    finding::Finding,
+    pipeline::Stats,
+    rules::{RuleSet, Severity},
+};
+
+pub use json::{JsonFinding, JsonReport, SCHEMA_VERSION};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Grouped by file, for people.
+    Text,
+    /// One JSON document: `{version, findings, stats}`.
+    Json,
+    /// One finding per line.
+    Jsonl,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Everything a reporter may show.
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// Findings, sorted.
+    pub findings: &'a [Finding],
+    /// Counters.
+    pub stats: &'a Stats,
+    /// The rules that ran (SARIF lists them).
+    pub rules: &'a RuleSet,
+    /// Show secret values instead of the redacted form.
+    pub show_secrets: bool,
+    /// Use ANSI colours (text only).
+    pub color: bool,
+    /// Absolute scan root, if known: SARIF locations are relative to it.
+    pub root: Option<std::path::PathBuf>,
+    /// The working directory that relative paths in findings are relative to.
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+/// Renders a report in one format.
+pub trait Reporter {
+    /// Writes the whole report.
+    fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The reporter for a format.
+pub fn reporter(format: Format) -> Box<dyn Reporter> {
+    match format {
+        Format::Text => Box::new(text::TextReporter),
+        Format::Json => Box::new(json::JsonReporter { lines: false }),
+        Format::Jsonl => Box::new(json::JsonReporter { lines: true }),
+        Format::Sarif => Box::new(sarif::SarifReporter),
+    }
+}
+
+/// The secret as a report shows it.
+pub(crate) fn shown_secret(f: &Finding, show: bool) -> String {
+    if show {
+        f.secret.expose().to_owned()
+    } else {
+        f.secret.redacted()
+    }
+}
+
+/// `1 secret`, `2 secrets`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A human-readable byte count.
+///
+/// ```
+/// use leakhound::report::human_bytes;
+/// assert_eq!(human_bytes(512), "512 B");
+/// assert_eq!(human_bytes(3 * 1024 * 1024 + 400 * 1024), "3.4 MiB");
+/// ```
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// The one-line summary: findings by severity, distinct secrets, files; what was scanned,
+/// skipped and failed.
+pub fn summary_line(report: &Report<'_>) -> String {
+    let mut paths: Vec<&str> = report.findings.iter().map(|f| f.origin.display()).collect();
+    paths.dedup();
+    let files_with_findings = paths.len();
+    let st = report.stats;
+    let found = if report.findings.is_empty() {
+        "No secrets found".to_owned()
+    } else {
+        let mut by_sev: Vec<String> = Vec::new();
+        for sev in [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+        ] {
+            let n = report.findings.iter().filter(|f| f.severity == sev).count();
+            if n > 0 {
+                by_sev.push(format!("{n} {}", sev.as_str()));
+            }
+        }
+        let mut distinct: Vec<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.secret_id.as_str())
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        format!(
+            "{} ({}; {}) in {}",
+            plural(report.findings.len(), "finding", "findings"),
+            by_sev.join(", "),
+            plural(distinct.len(), "distinct secret", "distinct secrets"),
+            plural(files_with_findings, "file", "files"),
+        )
+    };
+    let mut parts = vec![
+        found,
+        format!(
+            "scanned {} ({}) in {} ms",
+            plural(st.files as usize, "file", "files"),
+            human_bytes(st.bytes),
+            st.duration_ms
+        ),
+    ];
+    if st.skipped > 0 {
+        let kinds: Vec<String> = ["binary", "too_large", "excluded"]
+            .iter()
+            .filter_map(|k| {
+                st.by_kind
+                    .get(*k)
+                    .map(|n| format!("{n} {}", k.replace('_', " ")))
+            })
+            .collect();
+        parts.push(format!("skipped {} ({})", st.skipped, kinds.join(", ")));
+    }
+    if st.warnings > 0 {
+        parts.push(plural(st.warnings as usize, "warning", "warnings"));
+    }
+    parts.push(plural(st.errors as usize, "error", "errors"));
+    parts.join("; ")
+}

@@ -1,0 +1,136 @@
+//! `rules check`: lint rule files and run every example through the whole detector.
+
+use std::{path::Path, sync::Arc};
+
+use super::{RuleSet, rule_files};
+use crate::detect::Detector;
+
+/// One problem found by the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The rule file.
+    pub source: String,
+    /// The rule, if the problem is about one.
+    pub rule_id: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.rule_id {
+            Some(id) => write!(f, "{}: {id}: {}", self.source, self.message),
+            None => write!(f, "{}: {}", self.source, self.message),
+        }
+    }
+}
+
+/// The outcome of a check.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Rules that loaded.
+    pub rules: usize,
+    /// Examples and negative examples run.
+    pub examples: usize,
+    /// Problems, in file order.
+    pub problems: Vec<Problem>,
+}
+
+/// Loads rule files (files or directories) one by one, recording load errors as problems, then
+/// checks the rules that loaded.
+pub fn check_paths(paths: &[&Path]) -> CheckReport {
+    let mut set = RuleSet::default();
+    let mut load_problems = Vec::new();
+    for path in paths {
+        let files = match rule_files(path) {
+            Ok(f) => f,
+            Err(e) => {
+                load_problems.push(Problem {
+                    source: path.display().to_string(),
+                    rule_id: None,
+                    message: format!("{e:#}"),
+                });
+                continue;
+            }
+        };
+        for file in files {
+            if let Err(e) = set.add_path(&file) {
+                load_problems.push(Problem {
+                    source: file.display().to_string(),
+                    rule_id: None,
+                    message: error_chain(&e),
+                });
+            }
+        }
+    }
+    let mut report = check_set(Arc::new(set));
+    load_problems.append(&mut report.problems);
+    report.problems = load_problems;
+    report
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Checks a loaded rule set: examples present, every example found by its rule through the
+/// whole detector (prefilter, windows, regex, entropy, filters), no negative example found.
+pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
+    let detector = Detector::new(Arc::clone(&set));
+    let mut scratch = detector.scratch();
+    let mut matches = Vec::new();
+    let mut report = CheckReport {
+        rules: set.len(),
+        ..CheckReport::default()
+    };
+    for (index, rule) in set.rules().iter().enumerate() {
+        let problem = |message: String| Problem {
+            source: rule.source.clone(),
+            rule_id: Some(rule.id.clone()),
+            message,
+        };
+        if rule.examples.is_empty() {
+            report.problems.push(problem("has no examples".into()));
+        }
+        if rule.negative_examples.is_empty() {
+            report
+                .problems
+                .push(problem("has no negative_examples".into()));
+        }
+        for (i, example) in rule.examples.iter().enumerate() {
+            report.examples += 1;
+            detector.scan(example.as_bytes(), &mut scratch, &mut matches);
+            if !matches.iter().any(|m| m.rule == index) {
+                let others: Vec<&str> = matches
+                    .iter()
+                    .map(|m| detector.rule(m.rule).id.as_str())
+                    .collect();
+                let note = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (found instead: {})", others.join(", "))
+                };
+                report.problems.push(problem(format!(
+                    "example {i} produces no finding of this rule{note}"
+                )));
+            }
+        }
+        for (i, example) in rule.negative_examples.iter().enumerate() {
+            report.examples += 1;
+            detector.scan(example.as_bytes(), &mut scratch, &mut matches);
+            if matches.iter().any(|m| m.rule == index) {
+                report.problems.push(problem(format!(
+                    "negative example {i} produces a finding of this rule"
+                )));
+            }
+        }
+    }
+    report
+}

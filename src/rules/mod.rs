@@ -1,0 +1,429 @@
+//! Rules: what a secret of each provider looks like, and what to do when one leaks.
+//!
+//! Rules are data (`rules/*.yml`, embedded at build time by `build.rs`, plus user files given with
+//! `--rules`). This module parses and validates them into a [`RuleSet`]; it does not match
+//! anything (that is [`crate::detect`]). Regexes of built-in rules compile lazily, on the first
+//! input whose keywords select the rule, so that start-up stays in milliseconds; user rule files
+//! compile eagerly so that a bad pattern is reported before the scan starts.
+
+pub mod check;
+mod syntax;
+
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+};
+
+use regex::bytes::Regex;
+use serde::Serialize;
+
+pub use syntax::{FilterKind, Severity};
+use syntax::{RemediationSyntax, RuleFileSyntax, RuleSyntax};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// The longest rule id accepted.
+pub const MAX_ID_LEN: usize = 32;
+
+/// Errors while loading rule files.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A rule file or directory could not be read.
+    #[error("failed to read rule file {path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rule file is not valid YAML or does not have the rule file shape.
+    #[error("invalid rule file {path}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// A rule is structurally invalid (bad id, bad pattern, missing remediation, ...).
+    #[error("invalid rule {id} in {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The rule id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two rules share an id.
+    #[error("duplicate rule id {id} (in {first} and {second})")]
+    Duplicate {
+        /// The id.
+        id: String,
+        /// Where it was first defined.
+        first: String,
+        /// Where it was defined again.
+        second: String,
+    },
+}
+
+/// How to revoke and replace a leaked credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remediation {
+    /// Where and how to revoke it (URL, CLI or API call).
+    pub revoke: String,
+    /// The steps to issue and roll out a replacement.
+    pub rotate: String,
+    /// Provider documentation.
+    pub references: Vec<String>,
+}
+
+impl From<RemediationSyntax> for Remediation {
+    fn from(r: RemediationSyntax) -> Self {
+        Remediation {
+            revoke: r.revoke.trim().to_owned(),
+            rotate: r.rotate.trim().to_owned(),
+            references: r.references,
+        }
+    }
+}
+
+/// A validated rule. Its regex is compiled on first use.
+#[derive(Debug)]
+pub struct Rule {
+    /// Unique id, `provider.kind`.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Provider display name (from the rule file).
+    pub provider: String,
+    /// Prefilter keywords, lower-cased.
+    pub keywords: Vec<String>,
+    /// The regex source.
+    pub pattern: String,
+    /// Minimum Shannon entropy of the capture, bits per byte.
+    pub entropy: Option<f64>,
+    /// Severity of a leak.
+    pub severity: Severity,
+    /// Whether a match may span lines (widens the regex window).
+    pub multiline: bool,
+    /// Extra false-positive filters.
+    pub filters: Vec<FilterKind>,
+    /// Whether this is a generic (context-only) rule: its findings yield to specific rules.
+    pub generic: bool,
+    /// Revoke-and-rotate guidance.
+    pub remediation: Arc<Remediation>,
+    /// Texts that must produce a finding of this rule.
+    pub examples: Vec<String>,
+    /// Texts that must not produce a finding of this rule.
+    pub negative_examples: Vec<String>,
+    /// The file the rule came from (`builtin:aws.yml` or a path).
+    pub source: String,
+    regex: OnceLock<Regex>,
+}
+
+impl Rule {
+    /// The compiled regex. Patterns are validated when the rule is loaded, so compiling again
+    /// cannot fail except for exceeding the size limit, which validation also checks.
+    pub fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            compile(&self.pattern)
+                .expect("pattern compiled during validation, so it compiles again")
+        })
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(32 * (1 << 20))
+        .build()
+}
+
+/// An ordered collection of rules with unique ids.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules embedded in the binary.
+    pub fn builtin() -> Result<RuleSet, LoadError> {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN_RULE_FILES {
+            set.add_text(&format!("builtin:{name}"), text, false)?;
+        }
+        Ok(set)
+    }
+
+    /// Names and texts of the built-in rule files.
+    pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+        BUILTIN_RULE_FILES.iter().copied()
+    }
+
+    /// Adds the rules of one file or of every `*.yml`/`*.yaml` file in a directory.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), LoadError> {
+        for file in rule_files(path)? {
+            let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            self.add_text(&file.display().to_string(), &text, true)?;
+        }
+        Ok(())
+    }
+
+    /// Parses and adds the rules of one YAML text. `eager` compiles the patterns now.
+    pub fn add_text(&mut self, source: &str, text: &str, eager: bool) -> Result<(), LoadError> {
+        let file: RuleFileSyntax =
+            serde_yaml_ng::from_str(text).map_err(|e| LoadError::Syntax {
+                path: source.to_owned(),
+                source: e,
+            })?;
+        let default_remediation = file.remediation.map(Remediation::from).map(Arc::new);
+        for syntax in file.rules {
+            let rule = validate(
+                source,
+                &file.provider,
+                default_remediation.as_ref(),
+                syntax,
+                eager,
+            )?;
+            if let Some(prev) = self.rules.iter().find(|r| r.id == rule.id) {
+                return Err(LoadError::Duplicate {
+                    id: rule.id,
+                    first: prev.source.clone(),
+                    second: source.to_owned(),
+                });
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Removes rules by id; returns the ids that matched no rule.
+    pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
+        let unknown = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
+        let drop: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        self.rules.retain(|r| !drop.contains(r.id.as_str()));
+        unknown
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// The rule files named by a path: the file itself, or the `*.yml`/`*.yaml` files of a
+/// directory, sorted.
+pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "yml" || e == "yaml") && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn validate(
+    source: &str,
+    provider: &str,
+    default_remediation: Option<&Arc<Remediation>>,
+    s: RuleSyntax,
+    eager: bool,
+) -> Result<Rule, LoadError> {
+    let invalid = |message: String| LoadError::Invalid {
+        path: source.to_owned(),
+        id: s.id.clone(),
+        message,
+    };
+    let id_ok = !s.id.is_empty()
+        && s.id.len() <= MAX_ID_LEN
+        && s.id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && s.id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if !id_ok {
+        return Err(invalid(format!(
+            "id must be 1-{MAX_ID_LEN} characters of [a-z0-9._-], starting with a letter or digit"
+        )));
+    }
+    if s.name.trim().is_empty() {
+        return Err(invalid("name is empty".into()));
+    }
+    if s.keywords.is_empty() || s.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err(invalid(
+            "keywords must be a non-empty list of non-empty strings".into(),
+        ));
+    }
+    if let Some(e) = s.entropy
+        && !(0.0..=8.0).contains(&e)
+    {
+        return Err(invalid(format!(
+            "entropy {e} is outside 0..=8 bits per byte"
+        )));
+    }
+    let regex =
+        compile(&s.pattern).map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
+    // captures_len counts the implicit whole-match group.
+    if regex.captures_len() != 2 {
+        return Err(invalid(format!(
+            "pattern must have exactly one capture group (the secret), found {}",
+            regex.captures_len() - 1
+        )));
+    }
+    let remediation = match (s.remediation, default_remediation) {
+        (Some(r), _) => Arc::new(Remediation::from(r)),
+        (None, Some(d)) => Arc::clone(d),
+        (None, None) => {
+            return Err(invalid(
+                "no remediation (neither on the rule nor on the file)".into(),
+            ));
+        }
+    };
+    let regex_cell = OnceLock::new();
+    if eager {
+        // Ignoring the result is fine: the cell is fresh, so set cannot fail.
+        let _ = regex_cell.set(regex);
+    }
+    Ok(Rule {
+        generic: s.id.starts_with("generic."),
+        keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        id: s.id,
+        name: s.name.trim().to_owned(),
+        provider: provider.to_owned(),
+        pattern: s.pattern,
+        entropy: s.entropy,
+        severity: s.severity,
+        multiline: s.multiline,
+        filters: s.filters,
+        remediation,
+        examples: s.examples,
+        negative_examples: s.negative_examples,
+        source: source.to_owned(),
+        regex: regex_cell,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+provider: Test
+remediation: { revoke: "revoke it", rotate: "rotate it" }
+rules:
+  - id: test.token
+    name: Test token
+    keywords: [TTK_]
+    pattern: '\b(ttk_[a-z0-9]{8})\b'
+    severity: high
+    examples: ['t = ttk_a1b2c3d4']
+    negative_examples: ['ttk_']
+"#;
+
+    #[test]
+    fn loads_and_lowercases_keywords() {
+        let mut set = RuleSet::default();
+        set.add_text("t.yml", GOOD, false).unwrap();
+        let r = set.get("test.token").unwrap();
+        assert_eq!(r.keywords, vec!["ttk_"]);
+        assert_eq!(r.remediation.revoke, "revoke it");
+        assert!(!r.generic);
+    }
+
+    #[test]
+    fn rejects_two_capture_groups() {
+        let text = GOOD.replace(r"\b(ttk_[a-z0-9]{8})\b", r"(ttk)_([a-z0-9]{8})");
+        let err = RuleSet::default()
+            .add_text("t.yml", &text, false)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("exactly one capture group"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_ids() {
+        let mut set = RuleSet::default();
+        set.add_text("a.yml", GOOD, false).unwrap();
+        assert!(matches!(
+            set.add_text("b.yml", GOOD, false),
+            Err(LoadError::Duplicate { .. })
+        ));
+        let bad = GOOD.replace("test.token", "Test Token");
+        assert!(matches!(
+            RuleSet::default().add_text("c.yml", &bad, false),
+            Err(LoadError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_missing_remediation() {
+        let unknown = GOOD.replace("severity: high", "severity: high\n    colour: red");
+        assert!(matches!(
+            RuleSet::default().add_text("u.yml", &unknown, false),
+            Err(LoadError::Syntax { .. })
+        ));
+        let no_rem = GOOD.replace(
+            "remediation: { revoke: \"revoke it\", rotate: \"rotate it\" }\n",
+            "",
+        );
+        let err = RuleSet::default()
+            .add_text("n.yml", &no_rem, false)
+            .unwrap_err();
+        assert!(err.to_string().contains("no remediation"), "{err}");
+    }
+
+    #[test]
+    fn disable_reports_unknown_ids() {
+        let mut set = RuleSet::default();
+        set.add_text("a.yml", GOOD, false).unwrap();
+        let unknown = set.disable(&["test.token".into(), "nope.x".into()]);
+        assert_eq!(unknown, vec!["nope.x".to_string()]);
+        assert!(set.is_empty());
+    }
+}

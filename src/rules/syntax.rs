@@ -1,0 +1,85 @@
+//! The on-disk form of rule files (`rules/*.yml`), as parsed by serde.
+//!
+//! `RuleFileSyntax` is what the YAML says; [`super::Rule`] is the validated, compiled form. The
+//! format is documented for users in `rules/README.md`.
+
+use serde::{Deserialize, Serialize};
+
+/// One rule file: a provider and its rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleFileSyntax {
+    pub(crate) provider: String,
+    #[serde(default)]
+    pub(crate) remediation: Option<RemediationSyntax>,
+    pub(crate) rules: Vec<RuleSyntax>,
+}
+
+/// One rule as written in YAML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleSyntax {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) keywords: Vec<String>,
+    pub(crate) pattern: String,
+    #[serde(default)]
+    pub(crate) entropy: Option<f64>,
+    pub(crate) severity: Severity,
+    #[serde(default)]
+    pub(crate) multiline: bool,
+    #[serde(default)]
+    pub(crate) filters: Vec<FilterKind>,
+    #[serde(default)]
+    pub(crate) remediation: Option<RemediationSyntax>,
+    #[serde(default)]
+    pub(crate) examples: Vec<String>,
+    #[serde(default)]
+    pub(crate) negative_examples: Vec<String>,
+}
+
+/// Remediation as written in YAML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RemediationSyntax {
+    pub(crate) revoke: String,
+    pub(crate) rotate: String,
+    #[serde(default)]
+    pub(crate) references: Vec<String>,
+}
+
+/// How bad a leak of this kind of secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Leaks that are cheap to abuse and hard to bound; fix first.
+    Low,
+    /// Third-party tokens with limited scope.
+    Medium,
+    /// Database passwords, OAuth tokens, SaaS admin tokens.
+    High,
+    /// Private keys and cloud provider credentials.
+    Critical,
+}
+
+impl Severity {
+    /// The lower-case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Extra false-positive filters a rule can opt into (see `rules/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterKind {
+    /// Drop captures that look like code (references, attribute access, calls, bare words).
+    Identifier,
+    /// Require at least two character classes in the capture.
+    Charclass,
+}

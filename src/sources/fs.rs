@@ -1,0 +1,294 @@
+//! Files and directories: a parallel walk with `ignore`, one reusable read buffer per worker.
+//!
+//! Honours `.gitignore`/`.ignore` unless told not to (a gitignored file is not shared, so it is
+//! not leaked; `--no-ignore` scans it anyway), never descends into `.git`, scans hidden files
+//! (`.env`, `.npmrc` are where secrets live), and does not follow symbolic links, so a symlink
+//! loop cannot trap the walk. Named files are always read, even if ignored, but configuration
+//! excludes still apply to them (so a pre-commit hook that passes file names honours them).
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use globset::GlobSet;
+use ignore::{WalkBuilder, WalkState};
+
+use super::{Diagnostic, SkipReason, WarningKind};
+use crate::finding::Origin;
+
+/// How many leading bytes are sniffed for a NUL byte.
+pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
+/// A single line at least this long triggers a [`WarningKind::LongLine`] warning.
+pub const LONG_LINE: usize = 1 << 20;
+
+/// One input named by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file or directory.
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+/// Options of the filesystem walk.
+#[derive(Debug, Clone, Default)]
+pub struct FsOptions {
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// Honour `.gitignore`, `.ignore` and `.git/info/exclude`.
+    pub respect_ignore: bool,
+    /// Globs (matched against root-relative paths) to skip.
+    pub exclude: Option<Arc<GlobSet>>,
+    /// Larger files are skipped (0 = no limit).
+    pub max_file_size: u64,
+    /// Scan files that look binary instead of skipping them.
+    pub scan_binary: bool,
+}
+
+/// What a source hands to a visitor.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The bytes of one input.
+    Blob {
+        /// Where they came from.
+        origin: Origin,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
+    /// A problem with one input.
+    Diagnostic(Diagnostic),
+}
+
+/// Per-worker visitor of events.
+pub type Visitor<'s> = Box<dyn FnMut(Event<'_>) + Send + 's>;
+
+/// Walks the inputs, calling one visitor per worker thread (made by `make_visitor`).
+pub fn walk<'s>(
+    inputs: &[Input],
+    opts: &FsOptions,
+    make_visitor: &(dyn Fn() -> Visitor<'s> + Sync),
+) {
+    if inputs.contains(&Input::Stdin) {
+        let mut visit = make_visitor();
+        read_stdin(opts, &mut visit);
+    }
+    let mut paths: Vec<&PathBuf> = Vec::new();
+    for input in inputs {
+        if let Input::Path(p) = input {
+            // Why: a missing root is reported once, here, rather than as a walk error.
+            match std::fs::metadata(p) {
+                Ok(_) => paths.push(p),
+                Err(e) => make_visitor()(Event::Diagnostic(Diagnostic::Error {
+                    path: display(p),
+                    message: e.to_string(),
+                })),
+            }
+        }
+    }
+    let Some((first, rest)) = paths.split_first() else {
+        return;
+    };
+    let mut builder = WalkBuilder::new(first);
+    for p in rest {
+        builder.add(p);
+    }
+    let roots: Arc<Vec<PathBuf>> = Arc::new(paths.iter().map(|p| (*p).clone()).collect());
+    let exclude = opts.exclude.clone();
+    let prune_roots = Arc::clone(&roots);
+    builder
+        .threads(opts.threads)
+        .hidden(false)
+        .git_ignore(opts.respect_ignore)
+        .git_exclude(opts.respect_ignore)
+        .git_global(false)
+        .ignore(opts.respect_ignore)
+        .parents(opts.respect_ignore)
+        .follow_links(false)
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" && e.depth() > 0 {
+                return false;
+            }
+            // Why: prune excluded directories here so that the walk never enters them.
+            match (&exclude, e.file_type()) {
+                (Some(globs), Some(ft)) if ft.is_dir() && e.depth() > 0 => {
+                    !globs.is_match(relative(&prune_roots, e.path()))
+                }
+                _ => true,
+            }
+        });
+    let walker = builder.build_parallel();
+    walker.run(|| {
+        let mut visit = make_visitor();
+        let mut buf = Vec::new();
+        let roots = Arc::clone(&roots);
+        let opts = opts.clone();
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    if is_file {
+                        read_file(entry.path(), &roots, &opts, &mut buf, &mut visit);
+                    }
+                }
+                Err(err) => {
+                    let path = match &err {
+                        ignore::Error::WithPath { path, .. } => display(path),
+                        _ => String::from("<walk>"),
+                    };
+                    visit(Event::Diagnostic(Diagnostic::Error {
+                        path,
+                        message: err.to_string(),
+                    }));
+                }
+            }
+            WalkState::Continue
+        })
+    });
+}
+
+fn read_file(
+    path: &Path,
+    roots: &[PathBuf],
+    opts: &FsOptions,
+    buf: &mut Vec<u8>,
+    visit: &mut Visitor<'_>,
+) {
+    let shown = display(path);
+    let rel = relative(roots, path);
+    if let Some(globs) = &opts.exclude
+        && globs.is_match(&rel)
+    {
+        visit(Event::Diagnostic(Diagnostic::Skipped {
+            path: shown,
+            reason: SkipReason::Excluded,
+        }));
+        return;
+    }
+    let result = std::fs::File::open(path).and_then(|f| {
+        let size = f.metadata()?.len();
+        if opts.max_file_size > 0 && size > opts.max_file_size {
+            return Ok(Some(size));
+        }
+        buf.clear();
+        // Why: a file can grow after the metadata call; never read more than the limit + 1.
+        let cap = if opts.max_file_size > 0 {
+            opts.max_file_size + 1
+        } else {
+            u64::MAX
+        };
+        f.take(cap).read_to_end(buf)?;
+        Ok(None)
+    });
+    match result {
+        Err(e) => visit(Event::Diagnostic(Diagnostic::Error {
+            path: shown,
+            message: e.to_string(),
+        })),
+        Ok(Some(size)) => visit(Event::Diagnostic(Diagnostic::Skipped {
+            path: shown,
+            reason: SkipReason::TooLarge {
+                size,
+                limit: opts.max_file_size,
+            },
+        })),
+        Ok(None) => {
+            let origin = Origin::File {
+                path: shown,
+                relative: rel,
+            };
+            emit_blob(origin, buf, opts, visit);
+        }
+    }
+}
+
+fn read_stdin(opts: &FsOptions, visit: &mut Visitor<'_>) {
+    let mut buf = Vec::new();
+    let cap = if opts.max_file_size > 0 {
+        opts.max_file_size + 1
+    } else {
+        u64::MAX
+    };
+    match std::io::stdin().lock().take(cap).read_to_end(&mut buf) {
+        Err(e) => visit(Event::Diagnostic(Diagnostic::Error {
+            path: "<stdin>".into(),
+            message: e.to_string(),
+        })),
+        Ok(_) if opts.max_file_size > 0 && buf.len() as u64 > opts.max_file_size => {
+            visit(Event::Diagnostic(Diagnostic::Skipped {
+                path: "<stdin>".into(),
+                reason: SkipReason::TooLarge {
+                    size: buf.len() as u64,
+                    limit: opts.max_file_size,
+                },
+            }));
+        }
+        Ok(_) => emit_blob(Origin::Stdin, &buf, opts, visit),
+    }
+}
+
+/// Sniffs, warns and hands the bytes over.
+fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor<'_>) {
+    let path = origin.display().to_owned();
+    let head = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
+    let binary = memchr::memchr(0, head).is_some();
+    if binary && !opts.scan_binary {
+        visit(Event::Diagnostic(Diagnostic::Skipped {
+            path,
+            reason: SkipReason::Binary,
+        }));
+        return;
+    }
+    if !binary && std::str::from_utf8(bytes).is_err() {
+        visit(Event::Diagnostic(Diagnostic::Warning {
+            path: path.clone(),
+            kind: WarningKind::InvalidUtf8,
+        }));
+    }
+    if bytes.len() >= LONG_LINE && memchr::memchr(b'\n', &bytes[..LONG_LINE]).is_none() {
+        visit(Event::Diagnostic(Diagnostic::Warning {
+            path,
+            kind: WarningKind::LongLine,
+        }));
+    }
+    visit(Event::Blob { origin, bytes });
+}
+
+/// The path as shown: without a leading `./`.
+fn display(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_owned()
+}
+
+/// The path relative to the input root it came from (the longest root that is a prefix), with
+/// `/` separators; a named file is relative to nothing and keeps its shown form.
+fn relative(roots: &[PathBuf], path: &Path) -> String {
+    let rel = roots
+        .iter()
+        .filter(|r| path != r.as_path())
+        .filter_map(|r| path.strip_prefix(r).ok())
+        .min_by_key(|rel| rel.as_os_str().len())
+        .unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").unwrap_or(&s).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_strips_the_longest_root() {
+        let roots = vec![PathBuf::from("."), PathBuf::from("./src")];
+        assert_eq!(relative(&roots, Path::new("./src/a/b.rs")), "a/b.rs");
+        assert_eq!(
+            relative(&[PathBuf::from("x.yml")], Path::new("x.yml")),
+            "x.yml"
+        );
+        assert_eq!(
+            relative(&[PathBuf::from("/tmp/r")], Path::new("/tmp/r/c/d")),
+            "c/d"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Sources: where bytes come from. A source enumerates inputs and hands each one's bytes, with
+//! its [`Origin`](crate::finding::Origin), to a per-worker visitor. Sources never match; problems
+//! with one input become [`Diagnostic`]s and the enumeration goes on.
+
+pub mod fs;
+
+use std::fmt;
+
+/// Something worth telling the user about one input; the scan goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Diagnostic {
+    /// The input was not scanned.
+    Skipped {
+        /// The input.
+        path: String,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// The input was scanned, with a caveat.
+    Warning {
+        /// The input.
+        path: String,
+        /// The caveat.
+        kind: WarningKind,
+    },
+    /// The input could not be read; it counts towards exit code 2.
+    Error {
+        /// The input.
+        path: String,
+        /// The cause, as text.
+        message: String,
+    },
+}
+
+/// Why an input was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// A NUL byte in the first 8 KiB.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge {
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Excluded by a path glob of the configuration.
+    Excluded,
+}
+
+/// A caveat about a scanned input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// Not valid UTF-8; scanned as bytes, columns count bytes that start a character.
+    InvalidUtf8,
+    /// A single line longer than 1 MiB (minified or data file); scanned in windows.
+    LongLine,
+}
+
+impl Diagnostic {
+    /// A short machine-friendly name of the diagnostic kind (`binary`, `too_large`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Diagnostic::Skipped {
+                reason: SkipReason::Binary,
+                ..
+            } => "binary",
+            Diagnostic::Skipped {
+                reason: SkipReason::TooLarge { .. },
+                ..
+            } => "too_large",
+            Diagnostic::Skipped {
+                reason: SkipReason::Excluded,
+                ..
+            } => "excluded",
+            Diagnostic::Warning {
+                kind: WarningKind::InvalidUtf8,
+                ..
+            } => "invalid_utf8",
+            Diagnostic::Warning {
+                kind: WarningKind::LongLine,
+                ..
+            } => "long_line",
+            Diagnostic::Error { .. } => "error",
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Diagnostic::Skipped {
+                path,
+                reason: SkipReason::Binary,
+            } => {
+                write!(
+                    f,
+                    "skipped binary file {path} (NUL byte in the first 8 KiB; --scan-binary scans it)"
+                )
+            }
+            Diagnostic::Skipped {
+                path,
+                reason: SkipReason::TooLarge { size, limit },
+            } => write!(
+                f,
+                "skipped {path}: {size} bytes is over the {limit}-byte limit (raise --max-file-size, 0 = no limit)"
+            ),
+            Diagnostic::Skipped {
+                path,
+                reason: SkipReason::Excluded,
+            } => {
+                write!(f, "skipped {path}: excluded by the configuration")
+            }
+            Diagnostic::Warning {
+                path,
+                kind: WarningKind::InvalidUtf8,
+            } => {
+                write!(f, "{path} is not valid UTF-8; scanned as bytes")
+            }
+            Diagnostic::Warning {
+                path,
+                kind: WarningKind::LongLine,
+            } => write!(
+                f,
+                "{path} has a line longer than 1 MiB (minified or data file); scanned, columns may be large"
+            ),
+            Diagnostic::Error { path, message } => write!(f, "{path}: {message}"),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `leakhound` binary over real files, directories and pipes.
+//!
+//! Secrets used here are fake. Test sources never spell one out whole (they are assembled from
+//! pieces at run time or read from `fixtures/`), so that `leakhound scan .` over this repository
+//! stays clean.
+
+mod report;
+mod rules;
+mod scan_fs;
+mod util;
