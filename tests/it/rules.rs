@@ -13,7 +13,11 @@ fn every_builtin_example_passes_the_whole_detector() {
     assert!(set.len() >= 60, "at least 60 rules, found {}", set.len());
     let report = check::check_set(Arc::new(set));
     let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    assert!(problems.is_empty(), "rule problems (rule id and example index):\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "rule problems (rule id and example index):\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -21,12 +25,23 @@ fn rules_list_shows_the_catalog() {
     let out = leakhound().args(["rules", "list"]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.starts_with("ID"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("aws.") && l.contains("akia")), "{text}");
-    let out = leakhound().args(["rules", "list", "--format", "json"]).assert().success();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("aws.") && l.contains("akia")),
+        "{text}"
+    );
+    let out = leakhound()
+        .args(["rules", "list", "--format", "json"])
+        .assert()
+        .success();
     let doc = json(&out.get_output().stdout);
     let rules = doc.as_array().unwrap();
     assert!(rules.len() >= 60);
-    assert!(rules.iter().all(|r| r["keywords"].as_array().is_some_and(|k| !k.is_empty())));
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["keywords"].as_array().is_some_and(|k| !k.is_empty()))
+    );
 }
 
 #[test]
@@ -61,15 +76,37 @@ rules:
 "#,
     )
     .unwrap();
-    let out = leakhound().args(["rules", "check"]).arg(&file).assert().code(1);
+    let out = leakhound()
+        .args(["rules", "check"])
+        .arg(&file)
+        .assert()
+        .code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains("duplicate rule id acme.key"), "{text}");
 
-    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().split("  - id: acme.key\n    name: duplicate").next().unwrap()).unwrap();
-    let out = leakhound().args(["rules", "check"]).arg(&file).assert().code(1);
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .split("  - id: acme.key\n    name: duplicate")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let out = leakhound()
+        .args(["rules", "check"])
+        .arg(&file)
+        .assert()
+        .code(1);
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    assert!(text.contains("acme.key: example 1 produces no finding"), "{text}");
-    assert!(text.contains("acme.key: negative example 1 produces a finding"), "{text}");
+    assert!(
+        text.contains("acme.key: example 1 produces no finding"),
+        "{text}"
+    );
+    assert!(
+        text.contains("acme.key: negative example 1 produces a finding"),
+        "{text}"
+    );
     assert!(!text.contains("example 0 produces no finding"), "{text}");
 }
 
@@ -82,6 +119,10 @@ fn rules_check_reports_bad_patterns() {
         "provider: X\nremediation: { revoke: r, rotate: r }\nrules:\n  - id: x.y\n    name: y\n    keywords: [y]\n    pattern: '(?<=y)(z)'\n    severity: low\n",
     )
     .unwrap();
-    let out = leakhound().args(["rules", "check"]).arg(&file).assert().code(1);
+    let out = leakhound()
+        .args(["rules", "check"])
+        .arg(&file)
+        .assert()
+        .code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("pattern does not compile"));
 }

@@ -16,7 +16,9 @@ pub fn leakhound() -> Command {
 
 /// `fixtures/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// Copies a fixture directory into a fresh temporary directory.
@@ -41,7 +43,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Parses stdout as one JSON document.
 pub fn json(stdout: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(stdout)))
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
 }
 
 /// The findings array of a `--format json` report.
