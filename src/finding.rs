@@ -53,6 +53,37 @@ pub struct Region {
     pub end_column: usize,
 }
 
+/// The commit that introduced a blob at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitMeta {
+    /// Full commit id.
+    pub id: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, RFC 3339.
+    pub date: String,
+    /// First line of the message.
+    pub summary: String,
+}
+
+/// Where in git a finding lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitProvenance {
+    /// The commit that introduced the blob at this path (none for unreachable or staged blobs).
+    pub commit: Option<Arc<CommitMeta>>,
+    /// The blob id.
+    pub blob: String,
+    /// Whether the secret is still in the tree of `HEAD` (none for staged scans).
+    pub in_head: Option<bool>,
+}
+
+/// A note attached to findings whose secret is only in history.
+pub const REMOVED_NOTE: &str = "Removed from the current tree but still in git history: anyone \
+with a clone or fork has it, and rewriting history does not un-leak it. Treat it as compromised: \
+revoke and rotate it first, then check the provider's audit log for use since the commit date.";
+
 /// One secret found at one place.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -74,6 +105,62 @@ pub struct Finding {
     pub secret_id: String,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
+    /// Git provenance, for history and staged scans.
+    pub git: Option<GitProvenance>,
+    /// Context-specific advice (e.g. a secret removed from the tree is still in history).
+    pub note: Option<&'static str>,
+}
+
+/// A match located in its blob: rule index, region and secret, before it is given a place.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// Rule index in the detector.
+    pub rule: usize,
+    /// Where in the blob.
+    pub region: Region,
+    /// The secret.
+    pub secret: Secret,
+}
+
+/// Locates a blob's matches (sorted by offset).
+pub fn locate(input: &[u8], matches: &[Match]) -> Vec<Located> {
+    let mut locator = Locator::new(input);
+    matches
+        .iter()
+        .map(|m| {
+            let (start, end) = locator.locate_span(m.secret.0, m.secret.1);
+            Located {
+                rule: m.rule,
+                region: Region {
+                    line: start.line,
+                    column: start.column,
+                    end_line: end.line,
+                    end_column: end.column,
+                },
+                secret: Secret::new(&input[m.secret.0..m.secret.1]),
+            }
+        })
+        .collect()
+}
+
+impl Finding {
+    /// A finding of a located match at an origin.
+    pub fn new(detector: &Detector, located: &Located, origin: Origin) -> Finding {
+        let rule = detector.rule(located.rule);
+        Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            provider: rule.provider.clone(),
+            severity: rule.severity,
+            origin,
+            region: located.region,
+            secret_id: located.secret.id(&rule.id),
+            secret: located.secret.clone(),
+            remediation: Arc::clone(&rule.remediation),
+            git: None,
+            note: None,
+        }
+    }
 }
 
 /// Turns a blob's matches (sorted by offset) into findings.
@@ -83,29 +170,8 @@ pub fn from_matches(
     input: &[u8],
     matches: &[Match],
 ) -> Vec<Finding> {
-    let mut locator = Locator::new(input);
-    matches
+    locate(input, matches)
         .iter()
-        .map(|m| {
-            let rule = detector.rule(m.rule);
-            let (start, end) = locator.locate_span(m.secret.0, m.secret.1);
-            let secret = Secret::new(&input[m.secret.0..m.secret.1]);
-            Finding {
-                rule_id: rule.id.clone(),
-                rule_name: rule.name.clone(),
-                provider: rule.provider.clone(),
-                severity: rule.severity,
-                origin: origin.clone(),
-                region: Region {
-                    line: start.line,
-                    column: start.column,
-                    end_line: end.line,
-                    end_column: end.column,
-                },
-                secret_id: secret.id(&rule.id),
-                secret,
-                remediation: Arc::clone(&rule.remediation),
-            }
-        })
+        .map(|l| Finding::new(detector, l, origin.clone()))
         .collect()
 }

@@ -4,6 +4,7 @@
 //! ([`crate::config::ScanSettings`]) and calls the library.
 
 mod diagnostics;
+pub mod git;
 pub mod rules;
 pub mod scan;
 
@@ -62,6 +63,10 @@ pub enum ColorChoice {
 pub enum Command {
     /// Scan files, directories, or standard input (`-`)
     Scan(scan::ScanArgs),
+    /// Scan git history (every commit of every ref), a range, or staged changes
+    Git(git::GitArgs),
+    /// Install a git pre-commit hook that runs `leakhound git --staged`
+    InstallHook(git::InstallHookArgs),
     /// List or check rules
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -129,6 +134,8 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         Command::Scan(a) => scan::run(&args.global, a),
+        Command::Git(a) => git::run(&args.global, a),
+        Command::InstallHook(a) => git::install_hook(a),
         Command::Rules(c) => rules::run(&args.global, c),
     }
 }

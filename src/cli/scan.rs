@@ -67,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d));
     printer.finish();
-    finish(global, &args.options, &config, &outcome, &root)
+    finish(global, &args.options, &config, &outcome, Some(&root))
 }
 
 /// Renders the outcome and picks the exit code: 2 if any input could not be read (the result is
@@ -77,11 +77,11 @@ pub(crate) fn finish(
     options: &ScanOptions,
     config: &ScanConfig,
     outcome: &ScanOutcome,
-    root: &Path,
+    root: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let format = Format::from(options.format);
-    let cwd = std::env::current_dir().ok();
-    let abs_root = cwd.as_ref().map(|c| c.join(root));
+    let cwd = root.and_then(|_| std::env::current_dir().ok());
+    let abs_root = cwd.as_ref().zip(root).map(|(c, r)| c.join(r));
     let to_terminal = options.output.is_none() && std::io::stdout().is_terminal();
     let color = match global.color {
         ColorChoice::Always => true,

@@ -28,6 +28,18 @@
 //! | `secret` | string | the secret, redacted (`ghp_…`) unless `--show-secrets` |
 //! | `secret_id` | string | 32 hex digits identifying rule + secret value, stable across places |
 //! | `remediation` | object | `revoke` (string), `rotate` (string), `references` (array of URLs) |
+//! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
+//!
+//! Findings of `leakhound git` add:
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `commit` | string | full id of the commit that introduced the blob at this path (absent for unreachable blobs and for `--staged`) |
+//! | `author`, `email` | string | that commit's author |
+//! | `date` | string | that commit's author date, RFC 3339 |
+//! | `summary` | string | first line of that commit's message |
+//! | `blob` | string | the blob id (line numbers are within this blob) |
+//! | `in_head` | bool | whether the secret is still in the tree of `HEAD` (absent for `--staged` and repositories without `HEAD`) |
 
 use std::io::{self, Write};
 
@@ -66,11 +78,36 @@ pub struct JsonFinding<'a> {
     pub secret_id: &'a str,
     /// Remediation.
     pub remediation: &'a Remediation,
+    /// Context-specific advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+    /// Introducing commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<&'a str>,
+    /// Its author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<&'a str>,
+    /// Its author's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    /// Its author date (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<&'a str>,
+    /// Its summary line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a str>,
+    /// The blob id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<&'a str>,
+    /// Whether the secret is still in `HEAD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_head: Option<bool>,
 }
 
 impl<'a> JsonFinding<'a> {
     /// The serialized view of a finding.
     pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
+        let commit = f.git.as_ref().and_then(|g| g.commit.as_deref());
         JsonFinding {
             rule_id: &f.rule_id,
             rule_name: &f.rule_name,
@@ -84,6 +121,14 @@ impl<'a> JsonFinding<'a> {
             secret: shown_secret(f, show_secrets),
             secret_id: &f.secret_id,
             remediation: &f.remediation,
+            note: f.note,
+            commit: commit.map(|c| c.id.as_str()),
+            author: commit.map(|c| c.author.as_str()),
+            email: commit.map(|c| c.email.as_str()),
+            date: commit.map(|c| c.date.as_str()),
+            summary: commit.map(|c| c.summary.as_str()),
+            blob: f.git.as_ref().map(|g| g.blob.as_str()),
+            in_head: f.git.as_ref().and_then(|g| g.in_head),
         }
     }
 }

@@ -161,12 +161,22 @@ impl Reporter for SarifReporter {
                             .build(),
                     )
                     .build();
-                let text = format!(
+                let mut text = format!(
                     "{} found: {}. Revoke it first, then rotate: {}",
                     f.rule_name,
                     shown_secret(f, report.show_secrets),
                     f.remediation.revoke.lines().next().unwrap_or("").trim()
                 );
+                if let Some(c) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
+                    text.push_str(&format!(
+                        " (introduced in commit {} by {} on {})",
+                        c.id, c.author, c.date
+                    ));
+                }
+                if let Some(note) = f.note {
+                    text.push(' ');
+                    text.push_str(note);
+                }
                 let mut fingerprints = BTreeMap::new();
                 fingerprints.insert("secretId/v1".to_owned(), f.secret_id.clone());
                 let mut props = BTreeMap::new();
@@ -175,6 +185,17 @@ impl Reporter for SarifReporter {
                     "severity".to_owned(),
                     serde_json::json!(f.severity.as_str()),
                 );
+                if let Some(g) = &f.git {
+                    props.insert("blob".to_owned(), serde_json::json!(g.blob));
+                    if let Some(c) = &g.commit {
+                        props.insert("commit".to_owned(), serde_json::json!(c.id));
+                        props.insert("author".to_owned(), serde_json::json!(c.author));
+                        props.insert("date".to_owned(), serde_json::json!(c.date));
+                    }
+                    if let Some(in_head) = g.in_head {
+                        props.insert("in_head".to_owned(), serde_json::json!(in_head));
+                    }
+                }
                 let builder = SarifResult::builder()
                     .rule_id(f.rule_id.clone())
                     .level(level(f.severity))

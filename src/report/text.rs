@@ -58,11 +58,33 @@ impl Reporter for TextReporter {
                 shown_secret(f, report.show_secrets),
                 &f.secret_id[..12],
             )?;
+            if let Some(g) = &f.git {
+                match &g.commit {
+                    Some(c) => writeln!(
+                        out,
+                        "             commit {} {} <{}> {}  {}",
+                        &c.id[..c.id.len().min(12)],
+                        c.author,
+                        c.email,
+                        c.date,
+                        c.summary
+                    )?,
+                    None => writeln!(out, "             blob {}", g.blob)?,
+                }
+            }
             writeln!(
                 out,
                 "             {dim}revoke: {}{dim:#}",
                 one_line(&f.remediation.revoke, 110)
             )?;
+            if let Some(note) = f.note {
+                let warn = paint(AnsiColor::Yellow.on_default());
+                writeln!(
+                    out,
+                    "             {warn}note: {}{warn:#}",
+                    one_line(note, 140)
+                )?;
+            }
         }
         if !report.findings.is_empty() {
             writeln!(out)?;

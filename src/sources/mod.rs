@@ -3,6 +3,8 @@
 //! with one input become [`Diagnostic`]s and the enumeration goes on.
 
 pub mod fs;
+pub mod git;
+pub mod staged;
 
 use std::fmt;
 
@@ -49,38 +51,33 @@ pub enum SkipReason {
 }
 
 /// A caveat about a scanned input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WarningKind {
     /// Not valid UTF-8; scanned as bytes, columns count bytes that start a character.
     InvalidUtf8,
     /// A single line longer than 1 MiB (minified or data file); scanned in windows.
     LongLine,
+    /// A git object could not be read or decoded; what depends on it was not scanned.
+    CorruptObject(String),
+    /// Part of the history is not available or not followed (shallow clone, submodules).
+    Incomplete(String),
 }
 
 impl Diagnostic {
     /// A short machine-friendly name of the diagnostic kind (`binary`, `too_large`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
-            Diagnostic::Skipped {
-                reason: SkipReason::Binary,
-                ..
-            } => "binary",
-            Diagnostic::Skipped {
-                reason: SkipReason::TooLarge { .. },
-                ..
-            } => "too_large",
-            Diagnostic::Skipped {
-                reason: SkipReason::Excluded,
-                ..
-            } => "excluded",
-            Diagnostic::Warning {
-                kind: WarningKind::InvalidUtf8,
-                ..
-            } => "invalid_utf8",
-            Diagnostic::Warning {
-                kind: WarningKind::LongLine,
-                ..
-            } => "long_line",
+            Diagnostic::Skipped { reason, .. } => match reason {
+                SkipReason::Binary => "binary",
+                SkipReason::TooLarge { .. } => "too_large",
+                SkipReason::Excluded => "excluded",
+            },
+            Diagnostic::Warning { kind, .. } => match kind {
+                WarningKind::InvalidUtf8 => "invalid_utf8",
+                WarningKind::LongLine => "long_line",
+                WarningKind::CorruptObject(_) => "corrupt_object",
+                WarningKind::Incomplete(_) => "incomplete",
+            },
             Diagnostic::Error { .. } => "error",
         }
     }
@@ -89,41 +86,32 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Diagnostic::Skipped {
-                path,
-                reason: SkipReason::Binary,
-            } => {
-                write!(
+            Diagnostic::Skipped { path, reason } => match reason {
+                SkipReason::Binary => {
+                    write!(
+                        f,
+                        "skipped binary file {path} (NUL byte in the first 8 KiB; --scan-binary scans it)"
+                    )
+                }
+                SkipReason::TooLarge { size, limit } => write!(
                     f,
-                    "skipped binary file {path} (NUL byte in the first 8 KiB; --scan-binary scans it)"
-                )
-            }
-            Diagnostic::Skipped {
-                path,
-                reason: SkipReason::TooLarge { size, limit },
-            } => write!(
-                f,
-                "skipped {path}: {size} bytes is over the {limit}-byte limit (raise --max-file-size, 0 = no limit)"
-            ),
-            Diagnostic::Skipped {
-                path,
-                reason: SkipReason::Excluded,
-            } => {
-                write!(f, "skipped {path}: excluded by the configuration")
-            }
-            Diagnostic::Warning {
-                path,
-                kind: WarningKind::InvalidUtf8,
-            } => {
-                write!(f, "{path} is not valid UTF-8; scanned as bytes")
-            }
-            Diagnostic::Warning {
-                path,
-                kind: WarningKind::LongLine,
-            } => write!(
-                f,
-                "{path} has a line longer than 1 MiB (minified or data file); scanned, columns may be large"
-            ),
+                    "skipped {path}: {size} bytes is over the {limit}-byte limit (raise --max-file-size, 0 = no limit)"
+                ),
+                SkipReason::Excluded => write!(f, "skipped {path}: excluded by the configuration"),
+            },
+            Diagnostic::Warning { path, kind } => match kind {
+                WarningKind::InvalidUtf8 => {
+                    write!(f, "{path} is not valid UTF-8; scanned as bytes")
+                }
+                WarningKind::LongLine => write!(
+                    f,
+                    "{path} has a line longer than 1 MiB (minified or data file); scanned, columns may be large"
+                ),
+                WarningKind::CorruptObject(message) => {
+                    write!(f, "{path} could not be read ({message}); scanning the rest")
+                }
+                WarningKind::Incomplete(message) => write!(f, "{path}: {message}"),
+            },
             Diagnostic::Error { path, message } => write!(f, "{path}: {message}"),
         }
     }

@@ -4,7 +4,10 @@
 //! pieces at run time or read from `fixtures/`), so that `leakhound scan .` over this repository
 //! stays clean.
 
+mod gitrepo;
 mod report;
 mod rules;
 mod scan_fs;
+mod scan_git;
+mod staged;
 mod util;

@@ -83,3 +83,20 @@ pub fn github_token() -> String {
         .expect("fixture has GITHUB_TOKEN")
         .to_owned()
 }
+
+/// A second fake Stripe key, different from [`stripe_key`].
+pub fn stripe_key_2() -> String {
+    ["sk", "_live_", "Pw47nQz83LmXc5Vr2Tb9Kd1H"].concat()
+}
+
+/// The fake Slack bot token of the fixtures.
+pub fn slack_token() -> String {
+    let py = fs::read_to_string(fixture("tree/src/notify.py")).unwrap();
+    py.lines()
+        .find_map(|l| {
+            l.strip_prefix("SLACK_BOT_TOKEN = \"")
+                .and_then(|r| r.strip_suffix('"'))
+        })
+        .expect("fixture has SLACK_BOT_TOKEN")
+        .to_owned()
+}

@@ -1,5 +1,8 @@
 //! The scan pipeline: a source's workers each own a detector scratch space, match the bytes they
 //! are handed, and push owned [`Finding`]s into a shared list; counters track what was scanned.
+//! `scan_fs` is here; git history and staged changes are in [`git`].
+
+pub mod git;
 
 use std::{
     collections::BTreeMap,
@@ -38,6 +41,9 @@ pub struct Stats {
     pub duration_ms: u64,
     /// Skipped and warned inputs by kind (`binary`, `too_large`, `excluded`, `invalid_utf8`, ...).
     pub by_kind: BTreeMap<String, u64>,
+    /// Commits walked (git history scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits: Option<u64>,
 }
 
 /// The result of a scan.
@@ -49,14 +55,53 @@ pub struct ScanOutcome {
     pub stats: Stats,
 }
 
+/// Thread-safe counters of a scan in progress.
 #[derive(Default)]
-struct Counters {
+pub(crate) struct Counters {
     files: AtomicU64,
     bytes: AtomicU64,
     skipped: AtomicU64,
     errors: AtomicU64,
     warnings: AtomicU64,
     by_kind: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    /// Counts a scanned input.
+    pub(crate) fn scanned(&self, bytes: usize) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a diagnostic and passes it on.
+    pub(crate) fn diagnostic(&self, d: &Diagnostic, on_diagnostic: &(dyn Fn(&Diagnostic) + Sync)) {
+        match d {
+            Diagnostic::Skipped { .. } => self.skipped.fetch_add(1, Ordering::Relaxed),
+            Diagnostic::Warning { .. } => self.warnings.fetch_add(1, Ordering::Relaxed),
+            Diagnostic::Error { .. } => self.errors.fetch_add(1, Ordering::Relaxed),
+        };
+        *self
+            .by_kind
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(d.kind().to_owned())
+            .or_default() += 1;
+        on_diagnostic(d);
+    }
+
+    /// The final counts.
+    pub(crate) fn into_stats(self, start: Instant) -> Stats {
+        Stats {
+            files: self.files.into_inner(),
+            bytes: self.bytes.into_inner(),
+            skipped: self.skipped.into_inner(),
+            errors: self.errors.into_inner(),
+            warnings: self.warnings.into_inner(),
+            duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            by_kind: self.by_kind.into_inner().unwrap_or_else(|p| p.into_inner()),
+            commits: None,
+        }
+    }
 }
 
 /// Scans files, directories and standard input. `on_diagnostic` is called from worker threads
@@ -77,10 +122,7 @@ pub fn scan_fs(
         let (counters, findings) = (&counters, &findings);
         Box::new(move |event: Event<'_>| match event {
             Event::Blob { origin, bytes } => {
-                counters.files.fetch_add(1, Ordering::Relaxed);
-                counters
-                    .bytes
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                counters.scanned(bytes.len());
                 detector.scan(bytes, &mut scratch, &mut matches);
                 if !matches.is_empty() {
                     let found = finding::from_matches(detector, &origin, bytes, &matches);
@@ -90,37 +132,13 @@ pub fn scan_fs(
                         .extend(found);
                 }
             }
-            Event::Diagnostic(d) => {
-                match &d {
-                    Diagnostic::Skipped { .. } => counters.skipped.fetch_add(1, Ordering::Relaxed),
-                    Diagnostic::Warning { .. } => counters.warnings.fetch_add(1, Ordering::Relaxed),
-                    Diagnostic::Error { .. } => counters.errors.fetch_add(1, Ordering::Relaxed),
-                };
-                *counters
-                    .by_kind
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(d.kind().to_owned())
-                    .or_default() += 1;
-                on_diagnostic(&d);
-            }
+            Event::Diagnostic(d) => counters.diagnostic(&d, on_diagnostic),
         })
     };
     fs::walk(inputs, &config.fs, &make_visitor);
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     sort(&mut findings);
-    let stats = Stats {
-        files: counters.files.into_inner(),
-        bytes: counters.bytes.into_inner(),
-        skipped: counters.skipped.into_inner(),
-        errors: counters.errors.into_inner(),
-        warnings: counters.warnings.into_inner(),
-        duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        by_kind: counters
-            .by_kind
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner()),
-    };
+    let stats = counters.into_stats(start);
     ScanOutcome { findings, stats }
 }
 

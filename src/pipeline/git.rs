@@ -1,0 +1,402 @@
+//! Scanning git history and staged changes.
+//!
+//! History: [`crate::sources::git::enumerate`] lists each blob once with its places; rayon
+//! workers read and match the blobs (one thread-local gix handle and one detector scratch per
+//! worker); then each located match is attributed to every place of its blob, with the
+//! introducing commit's metadata and whether the secret is still in `HEAD`.
+//!
+//! Staged: each staged file's blob is matched whole and only findings on added lines are kept,
+//! with their real line numbers.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use gix::{ObjectId, bstr::ByteSlice, odb::HeaderExt, prelude::FindExt};
+use rayon::prelude::*;
+
+use super::{Counters, ScanOutcome, sort};
+use crate::{
+    config::ScanConfig,
+    finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, locate},
+    sources::{
+        Diagnostic, SkipReason,
+        fs::BINARY_SNIFF_LEN,
+        git::{self, Enumeration, Selection},
+        staged,
+    },
+};
+
+/// Blobs per rayon task: large enough to amortise scheduling, small enough to balance.
+const CHUNK: usize = 32;
+
+/// Scans the history selected by `selection`.
+pub fn scan_git(
+    config: &ScanConfig,
+    repo: &gix::Repository,
+    selection: &Selection,
+    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+) -> Result<ScanOutcome, git::Error> {
+    let start = Instant::now();
+    let counters = Counters::default();
+    let mut en = git::enumerate(repo, selection)?;
+    for d in &en.diagnostics {
+        counters.diagnostic(d, on_diagnostic);
+    }
+    apply_excludes(config, &mut en, &counters, on_diagnostic);
+    let sync = repo.clone().into_sync();
+    let detector = &config.detector;
+    let limit = config.fs.max_file_size;
+    let scan_chunk = |(repo, scratch, buf, matches): &mut (gix::Repository, _, Vec<u8>, Vec<_>),
+                      chunk: &[ObjectId]| {
+        let mut found: Vec<(ObjectId, Vec<Located>)> = Vec::new();
+        for id in chunk {
+            let shown = first_path(&en, id);
+            if limit > 0 {
+                match repo.objects.header(id) {
+                    Ok(h) if h.size() > limit => {
+                        let reason = SkipReason::TooLarge {
+                            size: h.size(),
+                            limit,
+                        };
+                        counters.diagnostic(
+                            &Diagnostic::Skipped {
+                                path: shown,
+                                reason,
+                            },
+                            on_diagnostic,
+                        );
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        counters.diagnostic(&corrupt_blob(id, &shown, e), on_diagnostic);
+                        continue;
+                    }
+                }
+            }
+            let data = match repo.objects.find_blob(id, buf) {
+                Ok(blob) => blob.data,
+                Err(e) => {
+                    counters.diagnostic(&corrupt_blob(id, &shown, e), on_diagnostic);
+                    continue;
+                }
+            };
+            if !config.fs.scan_binary
+                && memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+            {
+                counters.diagnostic(
+                    &Diagnostic::Skipped {
+                        path: shown,
+                        reason: SkipReason::Binary,
+                    },
+                    on_diagnostic,
+                );
+                continue;
+            }
+            counters.scanned(data.len());
+            detector.scan(data, scratch, matches);
+            if !matches.is_empty() {
+                found.push((*id, locate(data, matches)));
+            }
+        }
+        found
+    };
+    let run = || -> Vec<(ObjectId, Vec<Located>)> {
+        en.order
+            .par_chunks(CHUNK)
+            .map_init(
+                || {
+                    let mut repo = sync.to_thread_local();
+                    // Why: blobs are read once each, so an object cache would only churn;
+                    // the pack's delta-base cache is what helps, and it is on by default.
+                    repo.object_cache_size(None);
+                    (repo, detector.scratch(), Vec::new(), Vec::new())
+                },
+                scan_chunk,
+            )
+            .flatten_iter()
+            .collect()
+    };
+    let located = match rayon::ThreadPoolBuilder::new()
+        .num_threads(config.fs.threads)
+        .build()
+    {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    };
+    let findings = attribute(config, repo, &en, located);
+    let mut stats = counters.into_stats(start);
+    stats.commits = Some(en.commits.len() as u64);
+    Ok(ScanOutcome { findings, stats })
+}
+
+fn corrupt_blob(id: &ObjectId, shown: &str, e: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::Warning {
+        path: format!("blob {id} ({shown})"),
+        kind: crate::sources::WarningKind::CorruptObject(e.to_string()),
+    }
+}
+
+/// The path shown for a blob in diagnostics: its first place, or its id.
+fn first_path(en: &Enumeration, id: &ObjectId) -> String {
+    en.blobs
+        .get(id)
+        .and_then(|places| places.first())
+        .map(|p| en.paths[p.path as usize].to_str_lossy().into_owned())
+        .unwrap_or_else(|| format!("unreachable blob {id}"))
+}
+
+/// Drops places whose path the configuration excludes, and blobs left without places.
+fn apply_excludes(
+    config: &ScanConfig,
+    en: &mut Enumeration,
+    counters: &Counters,
+    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+) {
+    let Some(globs) = &config.fs.exclude else {
+        return;
+    };
+    let paths = &en.paths;
+    let excluded_path: Vec<bool> = paths
+        .iter()
+        .map(|p| globs.is_match(p.to_str_lossy().as_ref()))
+        .collect();
+    let mut dropped: HashSet<ObjectId> = HashSet::new();
+    for (id, places) in en.blobs.iter_mut() {
+        places.retain(|p| !excluded_path[p.path as usize]);
+        if places.is_empty() {
+            dropped.insert(*id);
+        }
+    }
+    for id in &dropped {
+        en.blobs.remove(id);
+        let d = Diagnostic::Skipped {
+            path: format!("blob {id}"),
+            reason: SkipReason::Excluded,
+        };
+        counters.diagnostic(&d, on_diagnostic);
+    }
+    en.order.retain(|id| !dropped.contains(id));
+}
+
+/// Gives every located match of every blob a finding per place of the blob.
+fn attribute(
+    config: &ScanConfig,
+    repo: &gix::Repository,
+    en: &Enumeration,
+    located: Vec<(ObjectId, Vec<Located>)>,
+) -> Vec<Finding> {
+    let detector = &config.detector;
+    let head_secret_ids: HashSet<String> = located
+        .iter()
+        .filter(|(id, _)| en.head_blobs.contains(id))
+        .flat_map(|(_, ls)| ls.iter().map(|l| l.secret.id(&detector.rule(l.rule).id)))
+        .collect();
+    let has_head = !en.head_blobs.is_empty();
+    let metas: Mutex<HashMap<u32, Arc<CommitMeta>>> = Mutex::new(HashMap::new());
+    let meta_of = |commit: u32| -> Arc<CommitMeta> {
+        let mut metas = metas.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            metas
+                .entry(commit)
+                .or_insert_with(|| Arc::new(commit_meta(repo, en.commits[commit as usize]))),
+        )
+    };
+    let mut findings = Vec::new();
+    for (blob, ls) in &located {
+        let blob_hex = blob.to_string();
+        let places = en.blobs.get(blob);
+        for l in ls {
+            let mut base = Finding::new(detector, l, Origin::Stdin);
+            let in_head = has_head.then(|| head_secret_ids.contains(&base.secret_id));
+            if in_head == Some(false) {
+                base.note = Some(REMOVED_NOTE);
+            }
+            match places {
+                Some(places) => {
+                    for p in places {
+                        let path = en.paths[p.path as usize].to_str_lossy().into_owned();
+                        let mut f = base.clone();
+                        f.origin = Origin::File {
+                            relative: path.clone(),
+                            path,
+                        };
+                        f.git = Some(GitProvenance {
+                            commit: Some(meta_of(p.commit)),
+                            blob: blob_hex.clone(),
+                            in_head,
+                        });
+                        findings.push(f);
+                    }
+                }
+                None => {
+                    let path = format!("unreachable blob {blob_hex}");
+                    base.origin = Origin::File {
+                        relative: path.clone(),
+                        path,
+                    };
+                    base.git = Some(GitProvenance {
+                        commit: None,
+                        blob: blob_hex.clone(),
+                        in_head,
+                    });
+                    findings.push(base);
+                }
+            }
+        }
+    }
+    sort(&mut findings);
+    findings
+}
+
+/// Metadata of a commit; unreadable parts are left empty (the commit was readable during the
+/// walk, so this only happens if the object database changes under the scan).
+fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
+    let mut meta = CommitMeta {
+        id: id.to_string(),
+        author: String::new(),
+        email: String::new(),
+        date: String::new(),
+        summary: String::new(),
+    };
+    let mut buf = Vec::new();
+    if let Ok(commit) = repo.objects.find_commit(&id, &mut buf) {
+        if let Ok(author) = commit.author() {
+            meta.author = author.name.to_str_lossy().into_owned();
+            meta.email = author.email.to_str_lossy().into_owned();
+            if let Ok(time) = author.time() {
+                meta.date = time.format_or_unix(gix::date::time::format::ISO8601_STRICT);
+            }
+        }
+        meta.summary = commit.message().summary().to_str_lossy().into_owned();
+    }
+    meta
+}
+
+/// Scans what the index adds over `HEAD`. Fails closed: any staged file that cannot be read is
+/// an error, and so is a non-empty set of staged files of which none was scanned or skipped for
+/// a stated reason.
+pub fn scan_staged(
+    config: &ScanConfig,
+    repo: &gix::Repository,
+    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+) -> Result<ScanOutcome, staged::Error> {
+    let start = Instant::now();
+    let counters = Counters::default();
+    let files = staged::staged_files(repo)?;
+    let detector = &config.detector;
+    let mut scratch = detector.scratch();
+    let mut matches = Vec::new();
+    let mut findings = Vec::new();
+    let (mut new_buf, mut old_buf) = (Vec::new(), Vec::new());
+    let mut accounted = 0usize;
+    for file in &files {
+        let path = file.path.to_str_lossy().into_owned();
+        if config
+            .fs
+            .exclude
+            .as_ref()
+            .is_some_and(|g| g.is_match(&path))
+        {
+            counters.diagnostic(
+                &Diagnostic::Skipped {
+                    path,
+                    reason: SkipReason::Excluded,
+                },
+                on_diagnostic,
+            );
+            accounted += 1;
+            continue;
+        }
+        let data = match repo.objects.find_blob(&file.new, &mut new_buf) {
+            Ok(b) => b.data,
+            Err(e) => {
+                let message = format!("cannot read staged blob {}: {e}", file.new);
+                counters.diagnostic(&Diagnostic::Error { path, message }, on_diagnostic);
+                continue;
+            }
+        };
+        accounted += 1;
+        let limit = config.fs.max_file_size;
+        if limit > 0 && data.len() as u64 > limit {
+            let reason = SkipReason::TooLarge {
+                size: data.len() as u64,
+                limit,
+            };
+            counters.diagnostic(&Diagnostic::Skipped { path, reason }, on_diagnostic);
+            continue;
+        }
+        if !config.fs.scan_binary
+            && memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+        {
+            counters.diagnostic(
+                &Diagnostic::Skipped {
+                    path,
+                    reason: SkipReason::Binary,
+                },
+                on_diagnostic,
+            );
+            continue;
+        }
+        counters.scanned(data.len());
+        detector.scan(data, &mut scratch, &mut matches);
+        if matches.is_empty() {
+            continue;
+        }
+        let old = match file.old {
+            Some(old) => match repo.objects.find_blob(&old, &mut old_buf) {
+                Ok(b) => Some(b.data),
+                Err(e) => {
+                    let message = format!("cannot read the HEAD version (blob {old}): {e}");
+                    counters.diagnostic(
+                        &Diagnostic::Error {
+                            path: path.clone(),
+                            message,
+                        },
+                        on_diagnostic,
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let added: HashSet<usize> = staged::added_lines(old, data).into_iter().collect();
+        for l in locate(data, &matches) {
+            if !(l.region.line..=l.region.end_line).any(|line| added.contains(&line)) {
+                continue;
+            }
+            let mut f = Finding::new(
+                detector,
+                &l,
+                Origin::File {
+                    path: path.clone(),
+                    relative: path.clone(),
+                },
+            );
+            f.git = Some(GitProvenance {
+                commit: None,
+                blob: file.new.to_string(),
+                in_head: None,
+            });
+            findings.push(f);
+        }
+    }
+    if !files.is_empty() && accounted == 0 {
+        let d = Diagnostic::Error {
+            path: staged::root(repo).display().to_string(),
+            message: format!(
+                "{} staged file(s) but none could be read: refusing to pass the commit",
+                files.len()
+            ),
+        };
+        counters.diagnostic(&d, on_diagnostic);
+    }
+    sort(&mut findings);
+    Ok(ScanOutcome {
+        findings,
+        stats: counters.into_stats(start),
+    })
+}
