@@ -26,6 +26,11 @@ use crate::{
     detect::Detector,
     rules::{LoadError, RuleSet},
     sources::fs::FsOptions,
+    suppress::{
+        Suppressions,
+        baseline::Baseline,
+        ignore::{IGNORE_FILE_NAME, IgnoreFile},
+    },
 };
 
 /// The configuration file looked for at the scan root.
@@ -69,6 +74,18 @@ pub enum ConfigError {
     /// Rules failed to load.
     #[error(transparent)]
     Rules(#[from] LoadError),
+    /// The ignore file could not be read.
+    #[error("failed to read ignore file {path}")]
+    Ignore {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The baseline could not be read.
+    #[error(transparent)]
+    Baseline(#[from] crate::suppress::baseline::Error),
 }
 
 /// The `.leakhound.toml` file.
@@ -184,6 +201,27 @@ pub struct ScanSettings {
     pub respect_ignore: bool,
     /// Scan binary files too.
     pub scan_binary: bool,
+    /// Honour `leakhound:allow` markers (`--no-inline-allow` turns this off).
+    pub inline_allow: bool,
+    /// `--ignore-file FILE`: must exist. Without it, `<root>/.leakhoundignore` if present.
+    pub ignore_file: Option<PathBuf>,
+    /// `--baseline FILE`.
+    pub baseline: Option<PathBuf>,
+    /// Use no ignore file at all (not even a discovered one).
+    pub no_ignore_file: bool,
+}
+
+impl ScanSettings {
+    /// The same settings with every suppression (inline, ignore file, baseline) turned off.
+    pub fn no_suppressions(self) -> ScanSettings {
+        ScanSettings {
+            inline_allow: false,
+            ignore_file: None,
+            baseline: None,
+            no_ignore_file: true,
+            ..self
+        }
+    }
 }
 
 /// A compiled scan configuration.
@@ -197,6 +235,10 @@ pub struct ScanConfig {
     pub config_file: Option<PathBuf>,
     /// Non-fatal problems with the configuration (e.g. disabling an unknown rule id).
     pub warnings: Vec<String>,
+    /// Honour inline `leakhound:allow` markers.
+    pub inline_allow: bool,
+    /// Ignore file and baseline.
+    pub suppressions: Suppressions,
 }
 
 impl ScanConfig {
@@ -235,7 +277,34 @@ impl ScanConfig {
             (None, Some(SizeSyntax::Text(t))) => parse_size(t)?,
             (None, None) => DEFAULT_MAX_FILE_SIZE,
         };
+        let ignore_path = match &settings.ignore_file {
+            _ if settings.no_ignore_file => None,
+            Some(p) => Some(p.clone()),
+            None => Some(settings.root.join(IGNORE_FILE_NAME)).filter(|p| p.is_file()),
+        };
+        let ignore = match ignore_path {
+            Some(p) => Some(IgnoreFile::load(&p).map_err(|source| ConfigError::Ignore {
+                path: p.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        if let Some(ignore) = &ignore {
+            for (line, problem) in &ignore.problems {
+                warnings.push(format!(
+                    "{}:{line}: {problem} (entry not applied)",
+                    ignore.path.display()
+                ));
+            }
+        }
+        let baseline = settings
+            .baseline
+            .as_deref()
+            .map(Baseline::load)
+            .transpose()?;
         Ok(ScanConfig {
+            inline_allow: settings.inline_allow,
+            suppressions: Suppressions { ignore, baseline },
             detector: Detector::new(Arc::new(rules)),
             fs: FsOptions {
                 threads: settings.threads,

@@ -122,11 +122,23 @@ pub struct Located {
     pub secret: Secret,
 }
 
-/// Locates a blob's matches (sorted by offset).
-pub fn locate(input: &[u8], matches: &[Match]) -> Vec<Located> {
+/// Locates a blob's matches (sorted by offset). With `inline_allow`, matches on a line marked
+/// `leakhound:allow` (or after a `leakhound:allow-next-line` line) are dropped and counted in
+/// `suppressed`.
+pub fn locate(
+    input: &[u8],
+    matches: &[Match],
+    inline_allow: bool,
+    suppressed: &mut u64,
+) -> Vec<Located> {
     let mut locator = Locator::new(input);
     matches
         .iter()
+        .filter(|m| {
+            let allowed = inline_allow && crate::suppress::inline::allowed(input, m.secret.0);
+            *suppressed += u64::from(allowed);
+            !allowed
+        })
         .map(|m| {
             let (start, end) = locator.locate_span(m.secret.0, m.secret.1);
             Located {
@@ -169,8 +181,10 @@ pub fn from_matches(
     origin: &Origin,
     input: &[u8],
     matches: &[Match],
+    inline_allow: bool,
+    suppressed: &mut u64,
 ) -> Vec<Finding> {
-    locate(input, matches)
+    locate(input, matches, inline_allow, suppressed)
         .iter()
         .map(|l| Finding::new(detector, l, origin.clone()))
         .collect()

@@ -17,3 +17,4 @@ pub mod report;
 pub mod rules;
 pub mod secret;
 pub mod sources;
+pub mod suppress;

@@ -12,7 +12,7 @@ use clap::Args as ClapArgs;
 
 use super::{EXIT_CLEAN, GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter, scan::finish};
 use crate::{
-    config::{ScanConfig, ScanSettings},
+    config::ScanConfig,
     pipeline::git::{scan_git, scan_staged},
     sources::{
         git::{self, Selection},
@@ -47,21 +47,13 @@ pub struct GitArgs {
 pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     let repo = git::open(&args.repo)?;
     let root = staged::root(&repo).to_owned();
-    let settings = ScanSettings {
-        config_file: args.options.config.clone(),
-        root: root.clone(),
-        extra_rules: args.options.rules.clone(),
-        threads: args.options.threads,
-        max_file_size: args.options.max_file_size,
-        respect_ignore: false,
-        scan_binary: false,
-    };
+    let settings = args.options.settings(root.clone());
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose);
     for w in &config.warnings {
         let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
     }
-    let outcome = if args.staged {
+    let mut outcome = if args.staged {
         scan_staged(&config, &repo, &|d| printer.print(d))
             .context("pre-commit scan failed (failing closed)")?
     } else {
@@ -74,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     };
     printer.finish();
     // Paths are relative to the repository root already.
-    finish(global, &args.options, &config, &outcome, None)
+    finish(global, &args.options, &config, &mut outcome, None)
 }
 
 /// `leakhound install-hook`

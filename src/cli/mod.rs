@@ -5,6 +5,7 @@
 
 mod diagnostics;
 pub mod git;
+pub mod lifecycle;
 pub mod rules;
 pub mod scan;
 
@@ -70,6 +71,14 @@ pub enum Command {
     /// List or check rules
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Create or prune a baseline of known secrets
+    #[command(subcommand)]
+    Baseline(lifecycle::BaselineCommand),
+    /// Check the .leakhoundignore file for invalid and stale entries
+    #[command(subcommand)]
+    Ignore(lifecycle::IgnoreCommand),
+    /// Print the revoke-and-rotate playbook of a rule (or of a secret id from a report)
+    Explain(lifecycle::ExplainArgs),
 }
 
 /// `--format`.
@@ -83,6 +92,8 @@ pub enum FormatArg {
     Jsonl,
     /// SARIF 2.1.0 for code-scanning UIs
     Sarif,
+    /// A Markdown report for the owning team (one section per secret, playbook, checklist)
+    Markdown,
 }
 
 impl From<FormatArg> for Format {
@@ -92,6 +103,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
+            FormatArg::Markdown => Format::Markdown,
         }
     }
 }
@@ -124,6 +136,37 @@ pub struct ScanOptions {
     /// Exit code when findings exist
     #[arg(long, value_name = "N", default_value_t = EXIT_FINDINGS)]
     pub exit_code: u8,
+    /// Report only secrets not in this baseline file (see `leakhound baseline create`)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Suppressions file [default: .leakhoundignore at the scan root, if present]
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Ignore inline `leakhound:allow` markers (for CI gates that refuse self-service suppression)
+    #[arg(long)]
+    pub no_inline_allow: bool,
+    /// JSON/JSONL: one record per secret with a `locations` array
+    #[arg(long)]
+    pub group: bool,
+}
+
+impl ScanOptions {
+    /// The scan settings these options ask for, at a scan root.
+    pub(crate) fn settings(&self, root: PathBuf) -> crate::config::ScanSettings {
+        crate::config::ScanSettings {
+            config_file: self.config.clone(),
+            root,
+            extra_rules: self.rules.clone(),
+            threads: self.threads,
+            max_file_size: self.max_file_size,
+            respect_ignore: true,
+            scan_binary: false,
+            inline_allow: !self.no_inline_allow,
+            ignore_file: self.ignore_file.clone(),
+            baseline: self.baseline.clone(),
+            no_ignore_file: false,
+        }
+    }
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -137,6 +180,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Git(a) => git::run(&args.global, a),
         Command::InstallHook(a) => git::install_hook(a),
         Command::Rules(c) => rules::run(&args.global, c),
+        Command::Baseline(c) => lifecycle::baseline(&args.global, c),
+        Command::Ignore(c) => lifecycle::ignore(&args.global, c),
+        Command::Explain(a) => lifecycle::explain(a),
     }
 }
 

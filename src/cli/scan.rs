@@ -39,6 +39,17 @@ pub struct ScanArgs {
 
 /// Runs `scan`.
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let (config, mut outcome, root) = scan(global, args, |s| s)?;
+    finish(global, &args.options, &config, &mut outcome, Some(&root))
+}
+
+/// Builds the configuration (after `adjust` has changed the settings) and scans, without
+/// applying file-based suppressions or rendering; returns the scan root too.
+pub(crate) fn scan(
+    global: &GlobalArgs,
+    args: &ScanArgs,
+    adjust: impl FnOnce(ScanSettings) -> ScanSettings,
+) -> anyhow::Result<(ScanConfig, ScanOutcome, PathBuf)> {
     let inputs: Vec<Input> = args
         .paths
         .iter()
@@ -51,15 +62,11 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let root = scan_root(&args.paths);
-    let settings = ScanSettings {
-        config_file: args.options.config.clone(),
-        root: root.clone(),
-        extra_rules: args.options.rules.clone(),
-        threads: args.options.threads,
-        max_file_size: args.options.max_file_size,
+    let settings = adjust(ScanSettings {
         respect_ignore: !args.no_ignore,
         scan_binary: args.scan_binary,
-    };
+        ..args.options.settings(root.clone())
+    });
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose);
     for w in &config.warnings {
@@ -67,7 +74,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d));
     printer.finish();
-    finish(global, &args.options, &config, &outcome, Some(&root))
+    Ok((config, outcome, root))
 }
 
 /// Renders the outcome and picks the exit code: 2 if any input could not be read (the result is
@@ -76,9 +83,16 @@ pub(crate) fn finish(
     global: &GlobalArgs,
     options: &ScanOptions,
     config: &ScanConfig,
-    outcome: &ScanOutcome,
+    outcome: &mut ScanOutcome,
     root: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let mut used = Vec::new();
+    config.suppressions.apply(
+        &mut outcome.findings,
+        &mut outcome.stats.suppressed,
+        &mut used,
+    );
+    let outcome = &*outcome;
     let format = Format::from(options.format);
     let cwd = root.and_then(|_| std::env::current_dir().ok());
     let abs_root = cwd.as_ref().zip(root).map(|(c, r)| c.join(r));
@@ -98,6 +112,7 @@ pub(crate) fn finish(
         color,
         root: abs_root,
         cwd,
+        group: options.group,
     };
     let reporter = report::reporter(format);
     match &options.output {

@@ -99,7 +99,12 @@ pub fn scan_git(
             counters.scanned(data.len());
             detector.scan(data, scratch, matches);
             if !matches.is_empty() {
-                found.push((*id, locate(data, matches)));
+                let mut allowed = 0;
+                let located = locate(data, matches, config.inline_allow, &mut allowed);
+                counters.inline_suppressed(allowed);
+                if !located.is_empty() {
+                    found.push((*id, located));
+                }
             }
         }
         found
@@ -364,7 +369,10 @@ pub fn scan_staged(
             None => None,
         };
         let added: HashSet<usize> = staged::added_lines(old, data).into_iter().collect();
-        for l in locate(data, &matches) {
+        let mut allowed = 0;
+        let located = locate(data, &matches, config.inline_allow, &mut allowed);
+        counters.inline_suppressed(allowed);
+        for l in located {
             if !(l.region.line..=l.region.end_line).any(|line| added.contains(&line)) {
                 continue;
             }

@@ -41,6 +41,8 @@ pub struct Stats {
     pub duration_ms: u64,
     /// Skipped and warned inputs by kind (`binary`, `too_large`, `excluded`, `invalid_utf8`, ...).
     pub by_kind: BTreeMap<String, u64>,
+    /// Findings suppressed, by mechanism.
+    pub suppressed: crate::suppress::Suppressed,
     /// Commits walked (git history scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<u64>,
@@ -63,6 +65,7 @@ pub(crate) struct Counters {
     skipped: AtomicU64,
     errors: AtomicU64,
     warnings: AtomicU64,
+    inline_suppressed: AtomicU64,
     by_kind: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -71,6 +74,13 @@ impl Counters {
     pub(crate) fn scanned(&self, bytes: usize) {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts findings suppressed by inline markers.
+    pub(crate) fn inline_suppressed(&self, n: u64) {
+        if n > 0 {
+            self.inline_suppressed.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Counts a diagnostic and passes it on.
@@ -100,6 +110,10 @@ impl Counters {
             duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             by_kind: self.by_kind.into_inner().unwrap_or_else(|p| p.into_inner()),
             commits: None,
+            suppressed: crate::suppress::Suppressed {
+                inline: self.inline_suppressed.into_inner(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -125,7 +139,16 @@ pub fn scan_fs(
                 counters.scanned(bytes.len());
                 detector.scan(bytes, &mut scratch, &mut matches);
                 if !matches.is_empty() {
-                    let found = finding::from_matches(detector, &origin, bytes, &matches);
+                    let mut allowed = 0;
+                    let found = finding::from_matches(
+                        detector,
+                        &origin,
+                        bytes,
+                        &matches,
+                        config.inline_allow,
+                        &mut allowed,
+                    );
+                    counters.inline_suppressed(allowed);
                     findings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

@@ -14,7 +14,13 @@
 //! }
 //! ```
 //!
-//! `--format jsonl` writes one `FINDING` per line and nothing else. A `FINDING` is:
+//! `--format jsonl` writes one `FINDING` per line and nothing else. With `--group`, `findings`
+//! (and each JSONL line) holds one `SECRET` per distinct `secret_id` instead: the fields of a
+//! `FINDING` that belong to the secret (`rule_id`, `rule_name`, `provider`, `severity`,
+//! `secret`, `secret_id`, `remediation`, `note`) plus `locations`, an array of the per-place
+//! fields (`path`, `line`, `column`, `end_line`, `end_column`, and the git fields below).
+//!
+//! A `FINDING` is:
 //!
 //! | field | type | meaning |
 //! |---|---|---|
@@ -27,7 +33,7 @@
 //! | `end_line`, `end_column` | integer | 1-based end of the secret (column just past it) |
 //! | `secret` | string | the secret, redacted (`ghp_…`) unless `--show-secrets` |
 //! | `secret_id` | string | 32 hex digits identifying rule + secret value, stable across places |
-//! | `remediation` | object | `revoke` (string), `rotate` (string), `references` (array of URLs) |
+//! | `remediation` | object | the playbook: `revoke`, `rotate`, `audit` (where to look for misuse), `rotation` (period from now on), `references` (array of URLs) |
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
 //!
 //! Findings of `leakhound git` add:
@@ -161,6 +167,27 @@ pub(super) struct JsonReporter {
 
 impl Reporter for JsonReporter {
     fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if report.group {
+            let secrets: Vec<JsonSecret<'_>> = super::group(report.findings)
+                .iter()
+                .map(|g| JsonSecret::new(g, report.show_secrets))
+                .collect();
+            if self.lines {
+                for s in &secrets {
+                    serde_json::to_writer(&mut *out, s)?;
+                    out.write_all(b"\n")?;
+                }
+                return Ok(());
+            }
+            let doc = serde_json::json!({
+                "version": SCHEMA_VERSION,
+                "tool": Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+                "findings": secrets,
+                "stats": report.stats,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            return out.write_all(b"\n");
+        }
         if self.lines {
             for f in report.findings {
                 serde_json::to_writer(&mut *out, &JsonFinding::new(f, report.show_secrets))?;
@@ -183,5 +210,102 @@ impl Reporter for JsonReporter {
         };
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         out.write_all(b"\n")
+    }
+}
+
+/// One place of a secret, in `--group` output.
+#[derive(Debug, Serialize)]
+pub struct JsonLocation<'a> {
+    /// Path as shown.
+    pub path: &'a str,
+    /// Start line.
+    pub line: usize,
+    /// Start column.
+    pub column: usize,
+    /// End line.
+    pub end_line: usize,
+    /// End column.
+    pub end_column: usize,
+    /// Introducing commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<&'a str>,
+    /// Its author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<&'a str>,
+    /// Its author's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    /// Its author date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<&'a str>,
+    /// Its summary line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<&'a str>,
+    /// The blob id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob: Option<&'a str>,
+    /// Whether the secret is still in `HEAD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_head: Option<bool>,
+}
+
+/// One secret with all its places, in `--group` output.
+#[derive(Debug, Serialize)]
+pub struct JsonSecret<'a> {
+    /// Rule id.
+    pub rule_id: &'a str,
+    /// Rule name.
+    pub rule_name: &'a str,
+    /// Provider.
+    pub provider: &'a str,
+    /// Severity.
+    pub severity: &'static str,
+    /// Secret, redacted unless shown.
+    pub secret: String,
+    /// Stable secret id.
+    pub secret_id: &'a str,
+    /// Remediation.
+    pub remediation: &'a Remediation,
+    /// Context-specific advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+    /// Every place.
+    pub locations: Vec<JsonLocation<'a>>,
+}
+
+impl<'a> JsonSecret<'a> {
+    fn new(g: &super::SecretGroup<'a>, show_secrets: bool) -> Self {
+        let f = g.first;
+        JsonSecret {
+            rule_id: &f.rule_id,
+            rule_name: &f.rule_name,
+            provider: &f.provider,
+            severity: f.severity.as_str(),
+            secret: shown_secret(f, show_secrets),
+            secret_id: &f.secret_id,
+            remediation: &f.remediation,
+            note: g.places.iter().find_map(|p| p.note),
+            locations: g
+                .places
+                .iter()
+                .map(|p| {
+                    let v = JsonFinding::new(p, false);
+                    JsonLocation {
+                        path: v.path,
+                        line: v.line,
+                        column: v.column,
+                        end_line: v.end_line,
+                        end_column: v.end_column,
+                        commit: v.commit,
+                        author: v.author,
+                        email: v.email,
+                        date: v.date,
+                        summary: v.summary,
+                        blob: v.blob,
+                        in_head: v.in_head,
+                    }
+                })
+                .collect(),
+        }
     }
 }

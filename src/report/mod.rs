@@ -2,6 +2,7 @@
 //! reporters write to the `Write` handed to them and never decide what is a finding.
 
 mod json;
+mod markdown;
 mod sarif;
 mod text;
 
@@ -26,6 +27,8 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0.
     Sarif,
+    /// A Markdown report for the owning team: one section per secret with its playbook.
+    Markdown,
 }
 
 /// Everything a reporter may show.
@@ -45,6 +48,8 @@ pub struct Report<'a> {
     pub root: Option<std::path::PathBuf>,
     /// The working directory that relative paths in findings are relative to.
     pub cwd: Option<std::path::PathBuf>,
+    /// JSON/JSONL: one record per secret.
+    pub group: bool,
 }
 
 /// Renders a report in one format.
@@ -60,7 +65,48 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Json => Box::new(json::JsonReporter { lines: false }),
         Format::Jsonl => Box::new(json::JsonReporter { lines: true }),
         Format::Sarif => Box::new(sarif::SarifReporter),
+        Format::Markdown => Box::new(markdown::MarkdownReporter),
     }
+}
+
+/// All the places of one secret (same `secret_id`).
+#[derive(Debug)]
+pub struct SecretGroup<'a> {
+    /// The first place (by path, line); rule, secret and remediation are shared by all.
+    pub first: &'a Finding,
+    /// Every place, sorted.
+    pub places: Vec<&'a Finding>,
+}
+
+/// Groups findings by secret: most severe first, then by rule and first place.
+pub fn group(findings: &[Finding]) -> Vec<SecretGroup<'_>> {
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<SecretGroup<'_>> = Vec::new();
+    for f in findings {
+        match index.get(f.secret_id.as_str()) {
+            Some(&i) => groups[i].places.push(f),
+            None => {
+                index.insert(&f.secret_id, groups.len());
+                groups.push(SecretGroup {
+                    first: f,
+                    places: vec![f],
+                });
+            }
+        }
+    }
+    groups.sort_by(|a, b| {
+        (
+            std::cmp::Reverse(a.first.severity),
+            &a.first.rule_id,
+            a.first.origin.display(),
+        )
+            .cmp(&(
+                std::cmp::Reverse(b.first.severity),
+                &b.first.rule_id,
+                b.first.origin.display(),
+            ))
+    });
+    groups
 }
 
 /// The secret as a report shows it.
@@ -157,6 +203,20 @@ pub fn summary_line(report: &Report<'_>) -> String {
     }
     if st.warnings > 0 {
         parts.push(plural(st.warnings as usize, "warning", "warnings"));
+    }
+    let sup = st.suppressed;
+    if sup.total() > 0 {
+        let mut by: Vec<String> = Vec::new();
+        for (n, what) in [
+            (sup.inline, "inline"),
+            (sup.ignore, "ignore file"),
+            (sup.baseline, "baseline"),
+        ] {
+            if n > 0 {
+                by.push(format!("{n} {what}"));
+            }
+        }
+        parts.push(format!("{} suppressed ({})", sup.total(), by.join(", ")));
     }
     parts.push(plural(st.errors as usize, "error", "errors"));
     parts.join("; ")

@@ -1,12 +1,13 @@
-//! Text output for people: findings grouped by file, a one-line revoke hint per finding, and a
-//! summary line. Colour only when the caller says so (a terminal, and `NO_COLOR` unset).
+//! Text output for people: one block per secret with all its places, a one-line revoke hint per
+//! secret, a "next steps" block, and a summary line. Colour only when the caller says so (a
+//! terminal, and `NO_COLOR` unset).
 
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use super::{Report, Reporter, shown_secret, summary_line};
-use crate::rules::Severity;
+use super::{Report, Reporter, group, plural, shown_secret, summary_line};
+use crate::{finding::Finding, rules::Severity};
 
 pub(super) struct TextReporter;
 
@@ -20,7 +21,7 @@ fn severity_style(s: Severity) -> Style {
 }
 
 /// The first line of a text, shortened to `max` characters.
-fn one_line(text: &str, max: usize) -> String {
+pub(super) fn one_line(text: &str, max: usize) -> String {
     let first = text.lines().next().unwrap_or("").trim();
     if first.chars().count() <= max {
         first.to_owned()
@@ -31,63 +32,91 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// `path:line:column`, plus the commit that introduced it and whether it left `HEAD`.
+pub(super) fn place(f: &Finding) -> String {
+    let mut s = format!(
+        "{}:{}:{}",
+        f.origin.display(),
+        f.region.line,
+        f.region.column
+    );
+    if let Some(g) = &f.git {
+        match &g.commit {
+            Some(c) => {
+                s.push_str(&format!(
+                    "  commit {} {} {}  {}",
+                    &c.id[..c.id.len().min(12)],
+                    c.author,
+                    c.date,
+                    c.summary
+                ));
+            }
+            None => s.push_str(&format!("  blob {}", &g.blob[..g.blob.len().min(12)])),
+        }
+        if g.in_head == Some(false) {
+            s.push_str("  [removed from HEAD, still in history]");
+        }
+    }
+    s
+}
+
 impl Reporter for TextReporter {
     fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let paint = |style: Style| if report.color { style } else { Style::new() };
-        let path_style = paint(Style::new().effects(Effects::BOLD | Effects::UNDERLINE));
+        let bold = paint(Style::new().effects(Effects::BOLD));
         let dim = paint(Style::new().effects(Effects::DIMMED));
-        let mut last_path: Option<&str> = None;
-        for f in report.findings {
-            let path = f.origin.display();
-            if last_path != Some(path) {
-                if last_path.is_some() {
-                    writeln!(out)?;
-                }
-                writeln!(out, "{path_style}{path}{path_style:#}")?;
-                last_path = Some(path);
-            }
+        let warn = paint(AnsiColor::Yellow.on_default());
+        let groups = group(report.findings);
+        for g in &groups {
+            let f = g.first;
             let sev = paint(severity_style(f.severity));
             writeln!(
                 out,
-                "  {:>4}:{:<3} {sev}{:<8}{sev:#} {}  {}  {}  {dim}id {}{dim:#}",
-                f.region.line,
-                f.region.column,
+                "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {}  {dim}id {}{dim:#}",
                 f.severity.as_str(),
                 f.rule_id,
                 f.rule_name,
                 shown_secret(f, report.show_secrets),
                 &f.secret_id[..12],
             )?;
-            if let Some(g) = &f.git {
-                match &g.commit {
-                    Some(c) => writeln!(
-                        out,
-                        "             commit {} {} <{}> {}  {}",
-                        &c.id[..c.id.len().min(12)],
-                        c.author,
-                        c.email,
-                        c.date,
-                        c.summary
-                    )?,
-                    None => writeln!(out, "             blob {}", g.blob)?,
-                }
+            if g.places.len() > 1 {
+                writeln!(
+                    out,
+                    "  1 secret, {}:",
+                    plural(g.places.len(), "place", "places")
+                )?;
+            }
+            for p in &g.places {
+                writeln!(out, "    {}", place(p))?;
             }
             writeln!(
                 out,
-                "             {dim}revoke: {}{dim:#}",
+                "  {dim}revoke: {}{dim:#}",
                 one_line(&f.remediation.revoke, 110)
             )?;
-            if let Some(note) = f.note {
-                let warn = paint(AnsiColor::Yellow.on_default());
-                writeln!(
-                    out,
-                    "             {warn}note: {}{warn:#}",
-                    one_line(note, 140)
-                )?;
+            if let Some(note) = g.places.iter().find_map(|p| p.note) {
+                writeln!(out, "  {warn}note: {}{warn:#}", one_line(note, 140))?;
             }
-        }
-        if !report.findings.is_empty() {
             writeln!(out)?;
+        }
+        if !groups.is_empty() {
+            writeln!(out, "{bold}Next steps{bold:#}")?;
+            writeln!(
+                out,
+                "  1. Revoke first: a committed secret is compromised; deleting it does not undo the leak.\n     `leakhound explain RULE_ID` prints the full playbook for each rule above."
+            )?;
+            writeln!(
+                out,
+                "  2. Rotate: issue a replacement and deliver it from a secret manager or CI secret store."
+            )?;
+            writeln!(
+                out,
+                "  3. Investigate: check each provider's audit log for use since the secret was committed."
+            )?;
+            writeln!(
+                out,
+                "  4. Prevent: remove it from the code, and run `leakhound git --staged` as a pre-commit hook.\n"
+            )?;
         }
         writeln!(out, "{}", summary_line(report))
     }

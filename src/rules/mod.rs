@@ -69,23 +69,59 @@ pub enum LoadError {
     },
 }
 
-/// How to revoke and replace a leaked credential.
+/// How to revoke and replace a leaked credential: the playbook of a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Remediation {
     /// Where and how to revoke it (URL, CLI or API call).
     pub revoke: String,
     /// The steps to issue and roll out a replacement.
     pub rotate: String,
+    /// Where to look for misuse (the provider's audit log).
+    pub audit: String,
+    /// How often to rotate this kind of secret from now on.
+    pub rotation: String,
     /// Provider documentation.
     pub references: Vec<String>,
 }
 
-impl From<RemediationSyntax> for Remediation {
-    fn from(r: RemediationSyntax) -> Self {
+/// The rotation period a severity calls for, unless a rule says otherwise (documented in the
+/// README's severity table).
+pub fn default_rotation(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => {
+            "critical: rotate at least every 90 days (cloud provider keys every 30-90 days); prefer short-lived credentials (OIDC, workload identity, STS) that need no rotation"
+        }
+        Severity::High => {
+            "high: rotate passwords every 30-60 days, OAuth tokens per session, TLS keys and certificates before they expire"
+        }
+        Severity::Medium => "medium: rotate every 90 days",
+        Severity::Low => "low: rotate every 180 days, and at once on any sign of exposure",
+    }
+}
+
+/// Where to look for misuse when a rule does not say.
+pub fn default_audit(provider: &str) -> String {
+    format!(
+        "Review {provider}'s audit and access logs for any use of this credential since it was first committed: unfamiliar IP addresses, regions, user agents and API calls, and resources created or data read with it."
+    )
+}
+
+impl Remediation {
+    /// A playbook from its syntax, with the audit and rotation defaults for the provider and
+    /// severity filled in where the rule file is silent.
+    fn from_syntax(r: &RemediationSyntax, provider: &str, severity: Severity) -> Self {
         Remediation {
             revoke: r.revoke.trim().to_owned(),
             rotate: r.rotate.trim().to_owned(),
-            references: r.references,
+            audit: r
+                .audit
+                .as_deref()
+                .map_or_else(|| default_audit(provider), |a| a.trim().to_owned()),
+            rotation: r.rotation.as_deref().map_or_else(
+                || default_rotation(severity).to_owned(),
+                |a| a.trim().to_owned(),
+            ),
+            references: r.references.clone(),
         }
     }
 }
@@ -186,7 +222,7 @@ impl RuleSet {
                 path: source.to_owned(),
                 source: e,
             })?;
-        let default_remediation = file.remediation.map(Remediation::from).map(Arc::new);
+        let default_remediation = file.remediation;
         for syntax in file.rules {
             let rule = validate(
                 source,
@@ -272,7 +308,7 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 fn validate(
     source: &str,
     provider: &str,
-    default_remediation: Option<&Arc<Remediation>>,
+    default_remediation: Option<&RemediationSyntax>,
     s: RuleSyntax,
     eager: bool,
 ) -> Result<Rule, LoadError> {
@@ -324,9 +360,10 @@ fn validate(
             "pattern must have exactly one capture group (the secret), found {captures}"
         )));
     }
-    let remediation = match (s.remediation, default_remediation) {
-        (Some(r), _) => Arc::new(Remediation::from(r)),
-        (None, Some(d)) => Arc::clone(d),
+    let remediation = match (&s.remediation, default_remediation) {
+        (Some(r), _) | (None, Some(r)) => {
+            Arc::new(Remediation::from_syntax(r, provider, s.severity))
+        }
         (None, None) => {
             return Err(invalid(
                 "no remediation (neither on the rule nor on the file)".into(),

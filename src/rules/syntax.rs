@@ -46,6 +46,12 @@ pub(crate) struct RemediationSyntax {
     pub(crate) rotate: String,
     #[serde(default)]
     pub(crate) references: Vec<String>,
+    /// Where to look for misuse (the provider's audit log).
+    #[serde(default)]
+    pub(crate) audit: Option<String>,
+    /// The rotation period from now on, overriding the severity table.
+    #[serde(default)]
+    pub(crate) rotation: Option<String>,
 }
 
 /// How bad a leak of this kind of secret is.

@@ -5,6 +5,7 @@
 //! stays clean.
 
 mod gitrepo;
+mod lifecycle;
 mod report;
 mod rules;
 mod scan_fs;

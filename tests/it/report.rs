@@ -155,8 +155,13 @@ fn jsonl_is_one_finding_per_line() {
 }
 
 #[test]
-fn text_groups_by_file_with_hint_and_summary() {
+fn text_groups_by_secret_with_hint_next_steps_and_summary() {
     let dir = fixture_copy("tree");
+    std::fs::copy(
+        dir.path().join(".env"),
+        dir.path().join("config/.env.backup"),
+    )
+    .unwrap();
     let out = leakhound()
         .current_dir(dir.path())
         .args(["scan", "."])
@@ -164,17 +169,33 @@ fn text_groups_by_file_with_hint_and_summary() {
         .code(1);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(!text.contains('\x1b'), "no colour when not a terminal");
-    // each file header appears once even with two findings in it
+    // the GitHub token is in two files: one block, two places
+    let header = text
+        .lines()
+        .position(|l| l.contains("github.pat-classic"))
+        .unwrap();
     assert_eq!(
-        text.lines().filter(|l| *l == "config/app.yml").count(),
+        text.lines()
+            .filter(|l| l.contains("github.pat-classic"))
+            .count(),
         1,
         "{text}"
     );
-    assert!(text.contains("revoke: "), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[header + 1].trim(), "1 secret, 2 places:");
+    assert!(lines[header + 2].trim().starts_with(".env:3:"), "{text}");
+    assert!(
+        lines[header + 3]
+            .trim()
+            .starts_with("config/.env.backup:3:"),
+        "{text}"
+    );
+    assert!(lines[header + 4].trim().starts_with("revoke: "), "{text}");
+    assert!(text.contains("Next steps"), "{text}");
     let last = text.lines().last().unwrap();
     assert!(
         last.contains("findings (")
-            && last.contains("scanned 5 files")
+            && last.contains("scanned 6 files")
             && last.ends_with("0 errors"),
         "{last}"
     );
@@ -185,6 +206,24 @@ fn text_groups_by_file_with_hint_and_summary() {
         .assert()
         .code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains('\x1b'));
+}
+
+#[test]
+fn markdown_report_has_a_section_playbook_and_checklist_per_secret() {
+    let dir = fixture_copy("tree");
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "markdown"])
+        .assert()
+        .code(1);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.starts_with("# leakhound report"));
+    let sections = text.matches("\n## ").count();
+    assert_eq!(sections, 7, "{text}");
+    assert_eq!(text.matches("### Playbook").count(), 7);
+    assert_eq!(text.matches("- [ ] Revoked at").count(), 7);
+    assert!(text.contains("**Look for misuse:**") && text.contains("**Rotate from now on:**"));
+    assert!(!text.contains(&crate::util::github_token()), "redacted");
 }
 
 #[test]
