@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
         let mut scratch = detector.scratch();
         let mut out = Vec::new();
         b.iter(|| {
-            detector.scan(black_box(&text), &mut scratch, &mut out);
+            detector.scan(black_box(&text), &[], &mut scratch, &mut out);
             out.len()
         })
     });

@@ -175,17 +175,101 @@ impl Finding {
     }
 }
 
-/// Turns a blob's matches (sorted by offset) into findings.
-pub fn from_matches(
+/// Everything found in one input, located and sorted: the regex matches (less those allowed
+/// inline), plus the values of Kubernetes Secret manifests, decoded and scanned with every rule
+/// (see [`crate::detect::structure`]). `matches` is a reusable buffer.
+#[allow(clippy::too_many_arguments)]
+pub fn analyze(
     detector: &Detector,
-    origin: &Origin,
     input: &[u8],
-    matches: &[Match],
+    paths: &[&str],
     inline_allow: bool,
+    scratch: &mut crate::detect::Scratch,
+    matches: &mut Vec<Match>,
     suppressed: &mut u64,
-) -> Vec<Finding> {
-    locate(input, matches, inline_allow, suppressed)
+) -> Vec<Located> {
+    detector.scan(input, paths, scratch, matches);
+    let mut located = locate(input, matches, inline_allow, suppressed);
+    if crate::detect::structure::may_hold_secret_manifest(input) {
+        decoded_findings(
+            detector,
+            input,
+            paths,
+            inline_allow,
+            scratch,
+            &mut located,
+            suppressed,
+        );
+        located.sort_by_key(|l| (l.region, l.rule));
+    }
+    located
+}
+
+fn decoded_findings(
+    detector: &Detector,
+    input: &[u8],
+    paths: &[&str],
+    inline_allow: bool,
+    scratch: &mut crate::detect::Scratch,
+    located: &mut Vec<Located>,
+    suppressed: &mut u64,
+) {
+    let decoded_rules: Vec<usize> = detector
+        .rules()
+        .rules()
         .iter()
-        .map(|l| Finding::new(detector, l, origin.clone()))
-        .collect()
+        .enumerate()
+        .filter(|(_, r)| r.decoded)
+        .map(|(i, _)| i)
+        .collect();
+    let mut inner = Vec::new();
+    let mut locator = Locator::new(input);
+    for v in crate::detect::structure::secret_values(input) {
+        if inline_allow && crate::suppress::inline::allowed(input, v.span.0) {
+            *suppressed += 1;
+            continue;
+        }
+        let (start, end) = locator.locate_span(v.span.0, v.span.1);
+        let region = Region {
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+        };
+        let overlaps =
+            |l: &Located| l.region.line <= region.end_line && region.line <= l.region.end_line;
+        if v.encoded {
+            detector.scan(&v.value, paths, scratch, &mut inner);
+            for m in &inner {
+                located.push(Located {
+                    rule: m.rule,
+                    region,
+                    secret: Secret::new(&v.value[m.secret.0..m.secret.1]),
+                });
+            }
+        }
+        // Plain stringData was seen by the normal scan already. A provider rule that names the
+        // value is the better report; a generic one yields to the structural finding below.
+        if located
+            .iter()
+            .any(|l| overlaps(l) && !detector.rule(l.rule).generic)
+        {
+            continue;
+        }
+
+        let structural = decoded_rules.iter().find_map(|&r| {
+            let rule = detector.rule(r);
+            let caps = rule.regex().captures(&v.value)?;
+            let secret = caps.get(1)?;
+            crate::detect::accept(rule, secret.as_bytes()).then(|| Located {
+                rule: r,
+                region,
+                secret: Secret::new(secret.as_bytes()),
+            })
+        });
+        if let Some(s) = structural {
+            located.retain(|l| !(overlaps(l) && detector.rule(l.rule).generic));
+            located.push(s);
+        }
+    }
 }

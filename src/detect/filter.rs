@@ -95,10 +95,13 @@ pub fn looks_like_code(v: &[u8]) -> bool {
             || memchr::memmem::find(v, b"->").is_some()
             || v.contains(&b'(')
             || v.contains(&b'[');
-        let dotted = v
-            .split(|&b| b == b'.')
-            .all(|part| !part.is_empty() && ident_start(part[0]) && part.iter().all(ident_char))
-            && v.contains(&b'.');
+        // Why: `settings.DB_PASSWORD` is code, `W3iW...z7Al9` (a token with a dot) is not;
+        // attribute paths rarely carry digits, random tokens nearly always do.
+        let dotted = v.contains(&b'.')
+            && !v.iter().any(u8::is_ascii_digit)
+            && v.split(|&b| b == b'.').all(|part| {
+                !part.is_empty() && ident_start(part[0]) && part.iter().all(ident_char)
+            });
         if has_access || dotted {
             return true;
         }

@@ -9,6 +9,7 @@ pub mod entropy;
 pub mod filter;
 pub mod location;
 pub mod prefilter;
+pub mod structure;
 
 use std::sync::Arc;
 
@@ -38,6 +39,10 @@ pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     /// Rules with at least one window for the current input.
     touched: Vec<usize>,
+    /// Per rule: 0 = path scope not checked yet for this input, 1 = applies, 2 = does not.
+    scope: Vec<u8>,
+    /// Rules whose `scope` entry was set for this input.
+    scoped: Vec<usize>,
 }
 
 /// Rules plus their compiled prefilter.
@@ -74,18 +79,40 @@ impl Detector {
         Scratch {
             windows: vec![Vec::new(); self.rules.len()],
             touched: Vec::new(),
+            scope: vec![0; self.rules.len()],
+            scoped: Vec::new(),
         }
     }
 
     /// Finds every match in `input`, sorted by secret offset, appending to `out` (cleared first).
-    pub fn scan(&self, input: &[u8], scratch: &mut Scratch, out: &mut Vec<Match>) {
+    /// `paths` are where the input lives (relative, `/`-separated; empty if unknown): a rule
+    /// limited to some paths runs only if one of them is in its scope.
+    pub fn scan(&self, input: &[u8], paths: &[&str], scratch: &mut Scratch, out: &mut Vec<Match>) {
         out.clear();
         if scratch.windows.len() != self.rules.len() {
             *scratch = self.scratch();
         }
         let rules = self.rules.rules();
-        let Scratch { windows, touched } = scratch;
+        let Scratch {
+            windows,
+            touched,
+            scope,
+            scoped,
+        } = scratch;
         self.prefilter.for_each_hit(input, |r, start, end| {
+            if rules[r].paths.is_some() {
+                if scope[r] == 0 {
+                    scope[r] = if rules[r].applies_to(paths.iter().copied()) {
+                        1
+                    } else {
+                        2
+                    };
+                    scoped.push(r);
+                }
+                if scope[r] == 2 {
+                    return;
+                }
+            }
             let win = &mut windows[r];
             // Why: a hit inside the rule's last window needs no new window; this keeps the cost
             // per hit at a comparison for keywords that repeat on one line.
@@ -126,6 +153,9 @@ impl Detector {
             windows[r].clear();
         }
         touched.clear();
+        for r in scoped.drain(..) {
+            scope[r] = 0;
+        }
         if out.len() > 1 {
             out.sort_by_key(|m| (m.secret.0, m.secret.1, m.rule));
             out.dedup_by(|b, a| a.rule == b.rule && a.secret == b.secret);
@@ -148,7 +178,7 @@ fn window(input: &[u8], start: usize, end: usize, multiline: bool) -> (usize, us
 }
 
 /// Entropy, placeholder and extra filters: whether a capture is reported.
-fn accept(rule: &Rule, secret: &[u8]) -> bool {
+pub(crate) fn accept(rule: &Rule, secret: &[u8]) -> bool {
     if secret.is_empty() {
         return false;
     }
@@ -216,7 +246,7 @@ rules:
     fn scan(d: &Detector, text: &str) -> Vec<(String, String)> {
         let mut scratch = d.scratch();
         let mut out = Vec::new();
-        d.scan(text.as_bytes(), &mut scratch, &mut out);
+        d.scan(text.as_bytes(), &[], &mut scratch, &mut out);
         out.iter()
             .map(|m| {
                 (

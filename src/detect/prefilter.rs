@@ -21,6 +21,9 @@ impl Prefilter {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            if rule.decoded {
+                continue;
+            }
             for kw in &rule.keywords {
                 let idx = match keywords.iter().position(|k| k == kw) {
                     Some(idx) => idx,

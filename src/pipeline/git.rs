@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::{Counters, ScanOutcome, sort};
 use crate::{
     config::ScanConfig,
-    finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, locate},
+    finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, analyze},
     sources::{
         Diagnostic, SkipReason,
         fs::BINARY_SNIFF_LEN,
@@ -97,14 +97,26 @@ pub fn scan_git(
                 continue;
             }
             counters.scanned(data.len());
-            detector.scan(data, scratch, matches);
-            if !matches.is_empty() {
-                let mut allowed = 0;
-                let located = locate(data, matches, config.inline_allow, &mut allowed);
-                counters.inline_suppressed(allowed);
-                if !located.is_empty() {
-                    found.push((*id, located));
-                }
+            let paths: Vec<&str> = en
+                .blobs
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| en.paths[p.path as usize].to_str().ok())
+                .collect();
+            let mut allowed = 0;
+            let located = analyze(
+                detector,
+                data,
+                &paths,
+                config.inline_allow,
+                scratch,
+                matches,
+                &mut allowed,
+            );
+            counters.inline_suppressed(allowed);
+            if !located.is_empty() {
+                found.push((*id, located));
             }
         }
         found
@@ -222,7 +234,12 @@ fn attribute(
             }
             match places {
                 Some(places) => {
+                    let rule = detector.rule(l.rule);
                     for p in places {
+                        // A path-scoped rule is reported only at the places in its scope.
+                        if !rule.applies_to(en.paths[p.path as usize].to_str().into_iter()) {
+                            continue;
+                        }
                         let path = en.paths[p.path as usize].to_str_lossy().into_owned();
                         let mut f = base.clone();
                         f.origin = Origin::File {
@@ -347,8 +364,18 @@ pub fn scan_staged(
             continue;
         }
         counters.scanned(data.len());
-        detector.scan(data, &mut scratch, &mut matches);
-        if matches.is_empty() {
+        let mut allowed = 0;
+        let located = analyze(
+            detector,
+            data,
+            &[path.as_str()],
+            config.inline_allow,
+            &mut scratch,
+            &mut matches,
+            &mut allowed,
+        );
+        counters.inline_suppressed(allowed);
+        if located.is_empty() {
             continue;
         }
         let old = match file.old {
@@ -369,9 +396,6 @@ pub fn scan_staged(
             None => None,
         };
         let added: HashSet<usize> = staged::added_lines(old, data).into_iter().collect();
-        let mut allowed = 0;
-        let located = locate(data, &matches, config.inline_allow, &mut allowed);
-        counters.inline_suppressed(allowed);
         for l in located {
             if !(l.region.line..=l.region.end_line).any(|line| added.contains(&line)) {
                 continue;

@@ -137,18 +137,22 @@ pub fn scan_fs(
         Box::new(move |event: Event<'_>| match event {
             Event::Blob { origin, bytes } => {
                 counters.scanned(bytes.len());
-                detector.scan(bytes, &mut scratch, &mut matches);
-                if !matches.is_empty() {
-                    let mut allowed = 0;
-                    let found = finding::from_matches(
-                        detector,
-                        &origin,
-                        bytes,
-                        &matches,
-                        config.inline_allow,
-                        &mut allowed,
-                    );
-                    counters.inline_suppressed(allowed);
+                let mut allowed = 0;
+                let paths = [origin.relative()];
+                let located = finding::analyze(
+                    detector,
+                    bytes,
+                    &paths,
+                    config.inline_allow,
+                    &mut scratch,
+                    &mut matches,
+                    &mut allowed,
+                );
+                counters.inline_suppressed(allowed);
+                if !located.is_empty() {
+                    let found = located
+                        .iter()
+                        .map(|l| Finding::new(detector, l, origin.clone()));
                     findings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

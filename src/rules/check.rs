@@ -3,7 +3,7 @@
 use std::{path::Path, sync::Arc};
 
 use super::{RuleSet, rule_files};
-use crate::detect::Detector;
+use crate::{detect::Detector, finding::analyze};
 
 /// One problem found by the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,13 +104,29 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
                 .problems
                 .push(problem("has no negative_examples".into()));
         }
+        let paths: Vec<&str> = rule.example_path.as_deref().into_iter().collect();
+        let mut run = |text: &str| -> Vec<usize> {
+            let mut allowed = 0;
+            analyze(
+                &detector,
+                text.as_bytes(),
+                &paths,
+                true,
+                &mut scratch,
+                &mut matches,
+                &mut allowed,
+            )
+            .iter()
+            .map(|l| l.rule)
+            .collect()
+        };
         for (i, example) in rule.examples.iter().enumerate() {
             report.examples += 1;
-            detector.scan(example.as_bytes(), &mut scratch, &mut matches);
-            if !matches.iter().any(|m| m.rule == index) {
-                let others: Vec<&str> = matches
+            let found = run(example);
+            if !found.contains(&index) {
+                let others: Vec<&str> = found
                     .iter()
-                    .map(|m| detector.rule(m.rule).id.as_str())
+                    .map(|&r| detector.rule(r).id.as_str())
                     .collect();
                 let note = if others.is_empty() {
                     String::new()
@@ -124,8 +140,7 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
         }
         for (i, example) in rule.negative_examples.iter().enumerate() {
             report.examples += 1;
-            detector.scan(example.as_bytes(), &mut scratch, &mut matches);
-            if matches.iter().any(|m| m.rule == index) {
+            if run(example).contains(&index) {
                 report.problems.push(problem(format!(
                     "negative example {i} produces a finding of this rule"
                 )));

@@ -149,6 +149,12 @@ pub struct Rule {
     pub filters: Vec<FilterKind>,
     /// Whether this is a generic (context-only) rule: its findings yield to specific rules.
     pub generic: bool,
+    /// Paths the rule is limited to, if any.
+    pub paths: Option<PathScope>,
+    /// The path `rules check` scans this rule's examples as.
+    pub example_path: Option<String>,
+    /// Runs only on decoded structured values (see [`crate::detect::structure`]).
+    pub decoded: bool,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
     /// Texts that must produce a finding of this rule.
@@ -180,6 +186,57 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
         .unicode(false)
         .size_limit(32 * (1 << 20))
         .build()
+}
+
+/// The paths a rule applies to: any include glob matches and no exclude glob does. A glob
+/// without `/` matches a file name at any depth.
+#[derive(Debug, Clone)]
+pub struct PathScope {
+    include: globset::GlobSet,
+    exclude: globset::GlobSet,
+}
+
+impl PathScope {
+    fn new(globs: &[String]) -> Result<PathScope, String> {
+        let mut include = globset::GlobSetBuilder::new();
+        let mut exclude = globset::GlobSetBuilder::new();
+        for g in globs {
+            let (set, pat) = match g.strip_prefix('!') {
+                Some(p) => (&mut exclude, p),
+                None => (&mut include, g.as_str()),
+            };
+            let anchored = if pat.contains('/') {
+                pat.to_owned()
+            } else {
+                format!("**/{pat}")
+            };
+            let glob = globset::GlobBuilder::new(&anchored)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("invalid path glob {g:?}: {e}"))?;
+            set.add(glob);
+        }
+        Ok(PathScope {
+            include: include.build().map_err(|e| e.to_string())?,
+            exclude: exclude.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether a path (relative, `/`-separated) is in scope.
+    pub fn matches(&self, path: &str) -> bool {
+        self.include.is_match(path) && !self.exclude.is_match(path)
+    }
+}
+
+impl Rule {
+    /// Whether the rule applies to an input at any of `paths` (a rule without a path scope
+    /// applies everywhere, including to inputs without a path).
+    pub fn applies_to<'p>(&self, mut paths: impl Iterator<Item = &'p str>) -> bool {
+        match &self.paths {
+            None => true,
+            Some(scope) => paths.any(|p| scope.matches(p)),
+        }
+    }
 }
 
 /// An ordered collection of rules with unique ids.
@@ -362,7 +419,11 @@ fn validate(
     }
     let remediation = match (&s.remediation, default_remediation) {
         (Some(r), _) | (None, Some(r)) => {
-            Arc::new(Remediation::from_syntax(r, provider, s.severity))
+            let mut rem = Remediation::from_syntax(r, provider, s.severity);
+            if let Some(rotation) = &s.rotation {
+                rem.rotation = rotation.trim().to_owned();
+            }
+            Arc::new(rem)
         }
         (None, None) => {
             return Err(invalid(
@@ -370,6 +431,16 @@ fn validate(
             ));
         }
     };
+    let paths = if s.paths.is_empty() {
+        None
+    } else {
+        Some(PathScope::new(&s.paths).map_err(invalid)?)
+    };
+    if paths.is_some() && s.example_path.is_none() {
+        return Err(invalid(
+            "a rule with paths needs an example_path for its examples".into(),
+        ));
+    }
     let regex_cell = OnceLock::new();
     if eager {
         let regex =
@@ -378,6 +449,9 @@ fn validate(
         let _ = regex_cell.set(regex);
     }
     Ok(Rule {
+        paths,
+        example_path: s.example_path,
+        decoded: s.decoded,
         generic: s.id.starts_with("generic."),
         keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
         id: s.id,

@@ -30,6 +30,19 @@ pub(crate) struct RuleSyntax {
     pub(crate) multiline: bool,
     #[serde(default)]
     pub(crate) filters: Vec<FilterKind>,
+    /// Globs of the paths the rule applies to (`!glob` excludes); empty = every path.
+    #[serde(default)]
+    pub(crate) paths: Vec<String>,
+    /// The path `rules check` scans the examples of a path-scoped rule as.
+    #[serde(default)]
+    pub(crate) example_path: Option<String>,
+    /// Runs only on values decoded from structured files (Kubernetes Secret data), never on
+    /// raw text.
+    #[serde(default)]
+    pub(crate) decoded: bool,
+    /// The rotation period from now on, overriding the remediation's and the severity table's.
+    #[serde(default)]
+    pub(crate) rotation: Option<String>,
     #[serde(default)]
     pub(crate) remediation: Option<RemediationSyntax>,
     #[serde(default)]

@@ -256,8 +256,10 @@ fn group_emits_one_record_per_secret_with_locations() {
     let (_, flat) = scan_json(dir.path(), &[]);
     let (_, grouped) = scan_json(dir.path(), &["--group"]);
     let secrets = findings(&grouped);
-    assert_eq!(secrets.len(), 7);
-    assert_eq!(findings(&flat).len(), 9);
+    // 7 provider secrets + 2 structural findings (credentials in a committed .env file), each
+    // in two places for the copied .env
+    assert_eq!(secrets.len(), 9);
+    assert_eq!(findings(&flat).len(), 13);
     let gh = secrets
         .iter()
         .find(|s| s["rule_id"].as_str().unwrap().starts_with("github."))
@@ -271,7 +273,7 @@ fn group_emits_one_record_per_secret_with_locations() {
         .args(["scan", ".", "--format", "jsonl", "--group"])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 7);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 9);
 }
 
 #[test]
@@ -316,4 +318,101 @@ fn explain_prints_the_playbook_for_a_rule_or_a_reported_secret() {
         "{text}"
     );
     leakhound().args(["explain", id]).assert().code(2);
+}
+
+#[test]
+fn committed_credential_files_get_structural_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let npm_token = ["npm", "_", "Qw8rT2vXz9LpKe4sN7bY1cH5mJ3fD6gA0uE2"].concat();
+    fs::write(
+        dir.path().join(".npmrc"),
+        format!("//registry.npmjs.org/:_authToken={npm_token}\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("npmrc-notes.txt"),
+        format!("_authToken={npm_token}\n"),
+    )
+    .unwrap();
+    let assignment = ["DB_PASS", "WORD=Xk29", "fLq0Zp81Wm\n"].concat();
+    fs::write(dir.path().join(".env.example"), &assignment).unwrap();
+    fs::write(dir.path().join(".env"), format!("{assignment}DEBUG=1\n")).unwrap();
+    let (_, doc) = scan_json(dir.path(), &[]);
+    let got: Vec<(String, String)> = findings(&doc)
+        .iter()
+        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("file."))
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        got.contains(&("file.npmrc".into(), ".npmrc".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("file.dotenv".into(), ".env".into())),
+        "{got:?}"
+    );
+    // the path scope keeps structural rules to their files
+    assert!(
+        !got.iter()
+            .any(|(_, p)| p == "npmrc-notes.txt" || p == ".env.example"),
+        "{got:?}"
+    );
+    let f = findings(&doc)
+        .iter()
+        .find(|f| f["rule_id"] == "file.npmrc")
+        .unwrap();
+    assert!(
+        f["remediation"]["rotate"]
+            .as_str()
+            .unwrap()
+            .contains(".gitignore")
+    );
+}
+
+#[test]
+fn kubernetes_secret_data_is_decoded_and_scanned() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  stripe-key: {}\n  db-password: {}\n  username: {}\n",
+        b64(&stripe_key()),
+        b64("Pg-Vq83nLx02Kd7Rm4"),
+        b64("admin")
+    );
+    fs::write(dir.path().join("secret.yaml"), &manifest).unwrap();
+    let (code, doc) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, u64)> = findings(&doc)
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // the decoded Stripe key is named by its provider rule, at the line of its data entry
+    assert!(
+        got.iter().any(|(r, l)| r.starts_with("stripe.") && *l == 7),
+        "{got:?}"
+    );
+    // a real password no rule names is a structural finding; "admin" is not reported
+    assert!(got.contains(&("file.k8s-secret".to_owned(), 8)), "{got:?}");
+    assert!(!got.iter().any(|(_, l)| *l == 9), "{got:?}");
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--show-secrets", "--format", "json"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        shown.contains(&stripe_key()),
+        "the decoded value is what is shown with --show-secrets"
+    );
 }

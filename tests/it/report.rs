@@ -219,9 +219,9 @@ fn markdown_report_has_a_section_playbook_and_checklist_per_secret() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.starts_with("# leakhound report"));
     let sections = text.matches("\n## ").count();
-    assert_eq!(sections, 7, "{text}");
-    assert_eq!(text.matches("### Playbook").count(), 7);
-    assert_eq!(text.matches("- [ ] Revoked at").count(), 7);
+    assert_eq!(sections, 9, "{text}");
+    assert_eq!(text.matches("### Playbook").count(), 9);
+    assert_eq!(text.matches("- [ ] Revoked at").count(), 9);
     assert!(text.contains("**Look for misuse:**") && text.contains("**Rotate from now on:**"));
     assert!(!text.contains(&crate::util::github_token()), "redacted");
 }

@@ -1,0 +1,228 @@
+//! Structured secrets that a regex over the raw text cannot see: the values of Kubernetes
+//! `Secret` manifests. `data:` values are base64, which is encoding, not encryption: they are
+//! decoded and scanned with every rule, and a real value that no rule names is reported by the
+//! rules marked `decoded: true` (e.g. `kubernetes.secret-value`). `stringData:` values are plain
+//! text, already seen by the normal scan; a real one that no rule found is reported the same way.
+//!
+//! The manifest is read line by line (no YAML library): top-level `kind: Secret`, then the
+//! indented `key: value` entries under top-level `data:` and `stringData:`, including block
+//! scalars (`key: |`). Several documents (`---`) per file are handled.
+
+use base64::Engine as _;
+
+/// One value of a Secret manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretValue {
+    /// Byte span of the value in the manifest.
+    pub span: (usize, usize),
+    /// The value: decoded for `data:`, as written for `stringData:`.
+    pub value: Vec<u8>,
+    /// Whether it came from `data:` (base64).
+    pub encoded: bool,
+}
+
+/// Quick test: could this input be a Kubernetes Secret manifest?
+pub fn may_hold_secret_manifest(input: &[u8]) -> bool {
+    memchr::memmem::find(input, b"kind: Secret").is_some()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    None,
+    Data,
+    StringData,
+}
+
+/// The values of every Secret manifest in `input`.
+///
+/// ```
+/// use leakhound::detect::structure::secret_values;
+/// let y = b"apiVersion: v1\nkind: Secret\ndata:\n  user: YWRtaW4=\nstringData:\n  note: |\n    line one\n    line two\n";
+/// let v = secret_values(y);
+/// assert_eq!(v.len(), 2);
+/// assert_eq!(v[0].value, b"admin");
+/// assert!(v[0].encoded);
+/// assert_eq!(v[1].value, b"line one\nline two");
+/// ```
+pub fn secret_values(input: &[u8]) -> Vec<SecretValue> {
+    let mut out = Vec::new();
+    let lines = split_lines(input);
+    let mut doc_start = 0;
+    for i in 0..=lines.len() {
+        let boundary = i == lines.len() || &input[lines[i].0..lines[i].1] == b"---";
+        if boundary {
+            document(input, &lines[doc_start..i], &mut out);
+            doc_start = i + 1;
+        }
+    }
+    out
+}
+
+/// Line spans without their terminators (`\n` or `\r\n`).
+fn split_lines(input: &[u8]) -> Vec<(usize, usize)> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', input) {
+        let end = if nl > start && input[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        lines.push((start, end));
+        start = nl + 1;
+    }
+    if start < input.len() {
+        lines.push((start, input.len()));
+    }
+    lines
+}
+
+fn indent(line: &[u8]) -> usize {
+    line.iter().take_while(|&&b| b == b' ').count()
+}
+
+fn document(input: &[u8], lines: &[(usize, usize)], out: &mut Vec<SecretValue>) {
+    let is_secret = lines.iter().any(|&(s, e)| {
+        let l = &input[s..e];
+        let t = l.strip_suffix(b" ").unwrap_or(l);
+        t == b"kind: Secret" || t == b"kind: \"Secret\"" || t == b"kind: 'Secret'"
+    });
+    if !is_secret {
+        return;
+    }
+    let mut section = Section::None;
+    let mut i = 0;
+    while i < lines.len() {
+        let (s, e) = lines[i];
+        let line = &input[s..e];
+        i += 1;
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        let ind = indent(line);
+        if ind == 0 {
+            section = if line.starts_with(b"data:") && line[5..].iter().all(|b| *b == b' ') {
+                Section::Data
+            } else if line.starts_with(b"stringData:") && line[11..].iter().all(|b| *b == b' ') {
+                Section::StringData
+            } else {
+                Section::None
+            };
+            continue;
+        }
+        if section == Section::None {
+            continue;
+        }
+        let body = &line[ind..];
+        let Some(colon) = memchr::memmem::find(body, b": ")
+            .or_else(|| body.ends_with(b":").then(|| body.len() - 1))
+        else {
+            continue;
+        };
+        let key = &body[..colon];
+        if key.is_empty()
+            || !key
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-\"'".contains(b))
+        {
+            continue;
+        }
+        let raw_start = s + ind + colon + 1;
+        let rest = &input[raw_start..e];
+        let lead = rest.iter().take_while(|&&b| b == b' ').count();
+        let vstart = raw_start + lead;
+        let value = &input[vstart..e];
+        let (span, text) = if value.starts_with(b"|") || value.starts_with(b">") {
+            // Block scalar: the following lines indented deeper than the key.
+            let first = i;
+            while i < lines.len() {
+                let (ls, le) = lines[i];
+                let l = &input[ls..le];
+                if !l.is_empty() && indent(l) <= ind {
+                    break;
+                }
+                i += 1;
+            }
+            if first == i {
+                continue;
+            }
+            let block = &lines[first..i];
+            let inner = block
+                .iter()
+                .filter(|(a, b)| b > a)
+                .map(|(a, _)| indent(&input[*a..]))
+                .min()
+                .unwrap_or(0);
+            let text: Vec<u8> = block
+                .iter()
+                .map(|&(a, b)| {
+                    if b - a >= inner {
+                        &input[a + inner..b]
+                    } else {
+                        &input[b..b]
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(&b'\n');
+            let text = text.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(text);
+            ((block[0].0 + inner, block[block.len() - 1].1), text)
+        } else {
+            let v = value.strip_suffix(b" ").unwrap_or(value);
+            let unquoted = match v {
+                [b'"', inner @ .., b'"'] | [b'\'', inner @ .., b'\''] => inner,
+                _ => v,
+            };
+            let offset = if unquoted.len() < v.len() { 1 } else { 0 };
+            (
+                (vstart + offset, vstart + offset + unquoted.len()),
+                unquoted.to_vec(),
+            )
+        };
+        if text.is_empty() {
+            continue;
+        }
+        match section {
+            Section::Data => {
+                let compact: Vec<u8> = text
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
+                if let Ok(decoded) = BASE64.decode(&compact) {
+                    out.push(SecretValue {
+                        span,
+                        value: decoded,
+                        encoded: true,
+                    });
+                }
+            }
+            Section::StringData => out.push(SecretValue {
+                span,
+                value: text,
+                encoded: false,
+            }),
+            Section::None => {}
+        }
+    }
+}
+
+/// Standard base64, padding optional (manifests are written by hand too).
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_secret_documents_and_only_their_data() {
+        let y = b"kind: ConfigMap\ndata:\n  a: YWRtaW4=\n---\nkind: Secret\nmetadata:\n  name: x\n  labels:\n    a: b\ndata:\n  password: \"UzNjcjN0IQ==\"\ntype: Opaque\n";
+        let v = secret_values(y);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].value, b"S3cr3t!");
+        assert_eq!(&y[v[0].span.0..v[0].span.1], b"UzNjcjN0IQ==");
+    }
+}
