@@ -9,18 +9,35 @@ use crate::sources::Diagnostic;
 const PER_KIND: u64 = 20;
 
 /// A thread-safe stderr sink for diagnostics.
-pub(crate) struct DiagnosticPrinter {
+pub(crate) struct DiagnosticPrinter<'b> {
+    bar: Option<&'b super::progress::Bar>,
     quiet: bool,
     verbose: bool,
     counts: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-impl DiagnosticPrinter {
+impl<'b> DiagnosticPrinter<'b> {
     pub(crate) fn new(quiet: bool, verbose: bool) -> Self {
         DiagnosticPrinter {
+            bar: None,
             quiet,
             verbose,
             counts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Prints above a progress bar.
+    pub(crate) fn with_bar(mut self, bar: &'b super::progress::Bar) -> Self {
+        self.bar = Some(bar);
+        self
+    }
+
+    fn emit(&self, line: &str) {
+        match self.bar {
+            Some(bar) => bar.println(line),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
         }
     }
 
@@ -38,13 +55,13 @@ impl DiagnosticPrinter {
             *n
         };
         if is_error {
-            let _ = writeln!(std::io::stderr(), "leakhound: error: {d}");
+            self.emit(&format!("leakhound: error: {d}"));
             return;
         }
         if self.quiet || (routine && !self.verbose) || (!self.verbose && n > PER_KIND) {
             return;
         }
-        let _ = writeln!(std::io::stderr(), "leakhound: warning: {d}");
+        self.emit(&format!("leakhound: warning: {d}"));
     }
 
     /// Prints what was counted but not shown.

@@ -10,7 +10,10 @@ use std::{
 use anyhow::Context;
 use clap::Args as ClapArgs;
 
-use super::{EXIT_CLEAN, GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter, scan::finish};
+use super::{
+    EXIT_CLEAN, GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter, progress::Bar,
+    scan::finish,
+};
 use crate::{
     config::ScanConfig,
     pipeline::git::{scan_git, scan_staged},
@@ -49,7 +52,11 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     let root = staged::root(&repo).to_owned();
     let settings = args.options.settings(root.clone());
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
-    let printer = DiagnosticPrinter::new(global.quiet, global.verbose);
+    let bar = Bar::new(
+        !global.quiet && !args.options.no_progress && !args.staged,
+        "blobs",
+    );
+    let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(&bar);
     for w in &config.warnings {
         let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
     }
@@ -62,8 +69,10 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
             range: args.range.clone(),
             all_objects: args.all_objects,
         };
-        scan_git(&config, &repo, &selection, &|d| printer.print(d)).context("git scan failed")?
+        scan_git(&config, &repo, &selection, &|d| printer.print(d), &bar)
+            .context("git scan failed")?
     };
+    bar.finish();
     printer.finish();
     // Paths are relative to the repository root already.
     finish(global, &args.options, &config, &mut outcome, None)

@@ -6,6 +6,7 @@
 mod diagnostics;
 pub mod git;
 pub mod lifecycle;
+mod progress;
 pub mod rules;
 pub mod scan;
 
@@ -148,6 +149,9 @@ pub struct ScanOptions {
     /// JSON/JSONL: one record per secret with a `locations` array
     #[arg(long)]
     pub group: bool,
+    /// Draw no progress bar (it is drawn only when stderr is a terminal)
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 impl ScanOptions {

@@ -12,6 +12,7 @@ use clap::Args as ClapArgs;
 
 use super::{
     ColorChoice, EXIT_CLEAN, EXIT_ERROR, GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter,
+    progress::Bar,
 };
 use crate::{
     config::{ScanConfig, ScanSettings},
@@ -68,11 +69,13 @@ pub(crate) fn scan(
         ..args.options.settings(root.clone())
     });
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
-    let printer = DiagnosticPrinter::new(global.quiet, global.verbose);
+    let bar = Bar::new(!global.quiet && !args.options.no_progress, "files");
+    let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(&bar);
     for w in &config.warnings {
         let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
     }
-    let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d));
+    let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d), &bar);
+    bar.finish();
     printer.finish();
     Ok((config, outcome, root))
 }
@@ -92,6 +95,9 @@ pub(crate) fn finish(
         &mut outcome.stats.suppressed,
         &mut used,
     );
+    for f in &outcome.findings {
+        *outcome.stats.by_rule.entry(f.rule_id.clone()).or_default() += 1;
+    }
     let outcome = &*outcome;
     let format = Format::from(options.format);
     let cwd = root.and_then(|_| std::env::current_dir().ok());

@@ -38,6 +38,7 @@ pub fn scan_git(
     repo: &gix::Repository,
     selection: &Selection,
     on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+    progress: &dyn super::Progress,
 ) -> Result<ScanOutcome, git::Error> {
     let start = Instant::now();
     let counters = Counters::default();
@@ -46,6 +47,7 @@ pub fn scan_git(
         counters.diagnostic(d, on_diagnostic);
     }
     apply_excludes(config, &mut en, &counters, on_diagnostic);
+    progress.total(en.order.len() as u64);
     let sync = repo.clone().into_sync();
     let detector = &config.detector;
     let limit = config.fs.max_file_size;
@@ -53,6 +55,7 @@ pub fn scan_git(
                       chunk: &[ObjectId]| {
         let mut found: Vec<(ObjectId, Vec<Located>)> = Vec::new();
         for id in chunk {
+            progress.advance(1, 0);
             let shown = first_path(&en, id);
             if limit > 0 {
                 match repo.objects.header(id) {
@@ -97,6 +100,7 @@ pub fn scan_git(
                 continue;
             }
             counters.scanned(data.len());
+            progress.advance(0, data.len() as u64);
             let paths: Vec<&str> = en
                 .blobs
                 .get(id)

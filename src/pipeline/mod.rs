@@ -43,6 +43,8 @@ pub struct Stats {
     pub by_kind: BTreeMap<String, u64>,
     /// Findings suppressed, by mechanism.
     pub suppressed: crate::suppress::Suppressed,
+    /// Findings by rule id (after suppressions).
+    pub by_rule: BTreeMap<String, u64>,
     /// Commits walked (git history scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<u64>,
@@ -56,6 +58,20 @@ pub struct ScanOutcome {
     /// Counters.
     pub stats: Stats,
 }
+
+/// Receives progress as a scan goes (the CLI draws it; the library never prints).
+pub trait Progress: Sync {
+    /// The number of inputs to scan, when known in advance (git blobs).
+    fn total(&self, _inputs: u64) {}
+    /// `inputs` more inputs were taken on and `bytes` more bytes read.
+    fn advance(&self, _inputs: u64, _bytes: u64) {}
+}
+
+/// No progress reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// Thread-safe counters of a scan in progress.
 #[derive(Default)]
@@ -110,6 +126,7 @@ impl Counters {
             duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             by_kind: self.by_kind.into_inner().unwrap_or_else(|p| p.into_inner()),
             commits: None,
+            by_rule: BTreeMap::new(),
             suppressed: crate::suppress::Suppressed {
                 inline: self.inline_suppressed.into_inner(),
                 ..Default::default()
@@ -124,6 +141,7 @@ pub fn scan_fs(
     config: &ScanConfig,
     inputs: &[Input],
     on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+    progress: &dyn Progress,
 ) -> ScanOutcome {
     let start = Instant::now();
     let counters = Counters::default();
@@ -137,6 +155,7 @@ pub fn scan_fs(
         Box::new(move |event: Event<'_>| match event {
             Event::Blob { origin, bytes } => {
                 counters.scanned(bytes.len());
+                progress.advance(1, bytes.len() as u64);
                 let mut allowed = 0;
                 let paths = [origin.relative()];
                 let located = finding::analyze(

@@ -118,6 +118,15 @@ impl Reporter for TextReporter {
                 "  4. Prevent: remove it from the code, and run `leakhound git --staged` as a pre-commit hook.\n"
             )?;
         }
+        if !report.stats.by_rule.is_empty() {
+            let by: Vec<String> = report
+                .stats
+                .by_rule
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            writeln!(out, "Findings by rule: {}", by.join(", "))?;
+        }
         writeln!(out, "{}", summary_line(report))
     }
 }
