@@ -176,7 +176,7 @@ fn text_groups_by_secret_with_hint_next_steps_and_summary() {
         .unwrap();
     assert_eq!(
         text.lines()
-            .filter(|l| l.contains("github.pat-classic"))
+            .filter(|l| l.contains("github.pat-classic") && !l.starts_with("Findings by rule"))
             .count(),
         1,
         "{text}"
@@ -192,6 +192,10 @@ fn text_groups_by_secret_with_hint_next_steps_and_summary() {
     );
     assert!(lines[header + 4].trim().starts_with("revoke: "), "{text}");
     assert!(text.contains("Next steps"), "{text}");
+    assert!(
+        text.contains("Findings by rule: ") && text.contains("github.pat-classic 2"),
+        "{text}"
+    );
     let last = text.lines().last().unwrap();
     assert!(
         last.contains("findings (")
