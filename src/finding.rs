@@ -84,6 +84,37 @@ pub const REMOVED_NOTE: &str = "Removed from the current tree but still in git h
 with a clone or fork has it, and rewriting history does not un-leak it. Treat it as compromised: \
 revoke and rotate it first, then check the provider's audit log for use since the commit date.";
 
+/// A note attached to findings in CI/CD configuration files.
+pub const CI_NOTE: &str = "Found in CI/CD configuration: anyone who can read the repository \
+(and often every build log) has it. Removing it from the file is not remediation: revoke and \
+rotate it first, then move it to the CI secret store or, better, to short-lived OIDC credentials.";
+
+/// Whether a path is a CI/CD configuration file (GitHub Actions, GitLab CI, CircleCI, Azure
+/// Pipelines, Bitbucket Pipelines, Travis, Drone, Buildkite, Jenkins).
+///
+/// ```
+/// use leakhound::finding::is_ci_config;
+/// assert!(is_ci_config(".github/workflows/deploy.yml"));
+/// assert!(is_ci_config("ci/Jenkinsfile"));
+/// assert!(!is_ci_config("src/workflows/deploy.yml"));
+/// ```
+pub fn is_ci_config(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.starts_with(".github/workflows/")
+        || path.contains("/.github/workflows/")
+        || matches!(
+            name,
+            ".gitlab-ci.yml"
+                | "azure-pipelines.yml"
+                | "bitbucket-pipelines.yml"
+                | ".travis.yml"
+                | ".drone.yml"
+                | "Jenkinsfile"
+        )
+        || path.ends_with(".circleci/config.yml")
+        || path.ends_with(".buildkite/pipeline.yml")
+}
+
 /// One secret found at one place.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -172,6 +203,15 @@ impl Finding {
             git: None,
             note: None,
         }
+        .with_context_note()
+    }
+
+    /// Adds the CI note when the finding is in a CI/CD configuration file and has no note yet.
+    pub fn with_context_note(mut self) -> Finding {
+        if self.note.is_none() && is_ci_config(self.origin.relative()) {
+            self.note = Some(CI_NOTE);
+        }
+        self
     }
 }
 

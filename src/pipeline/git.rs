@@ -255,7 +255,7 @@ fn attribute(
                             blob: blob_hex.clone(),
                             in_head,
                         });
-                        findings.push(f);
+                        findings.push(f.with_context_note());
                     }
                 }
                 None => {

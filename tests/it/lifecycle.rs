@@ -416,3 +416,30 @@ fn kubernetes_secret_data_is_decoded_and_scanned() {
         "the decoded value is what is shown with --show-secrets"
     );
 }
+
+#[test]
+fn findings_in_ci_configuration_carry_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
+    fs::write(
+        dir.path().join(".github/workflows/deploy.yml"),
+        format!("env:\n  STRIPE: {}\n", stripe_key()),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("app.env"),
+        format!("STRIPE={}\n", stripe_key_2()),
+    )
+    .unwrap();
+    let (_, doc) = scan_json(dir.path(), &[]);
+    for f in findings(&doc) {
+        let in_ci = f["path"] == ".github/workflows/deploy.yml";
+        assert_eq!(
+            f["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("CI/CD configuration")),
+            in_ci,
+            "{f:#}"
+        );
+    }
+}
