@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use crate::{
-    detect::{Detector, Match, location::Locator},
+    detect::{
+        Detector, Match,
+        location::Locator,
+        validate::{self, Confidence, Validation},
+    },
     rules::{Remediation, Severity},
     secret::Secret,
 };
@@ -140,6 +144,12 @@ pub struct Finding {
     pub git: Option<GitProvenance>,
     /// Context-specific advice (e.g. a secret removed from the tree is still in history).
     pub note: Option<&'static str>,
+    /// What the offline check established.
+    pub validation: Validation,
+    /// How sure leakhound is that this is a live credential.
+    pub confidence: Confidence,
+    /// What the check decoded (JWT claims, key type and bits, AWS account id).
+    pub details: Vec<(&'static str, String)>,
 }
 
 /// A match located in its blob: rule index, region and secret, before it is given a place.
@@ -151,6 +161,8 @@ pub struct Located {
     pub region: Region,
     /// The secret.
     pub secret: Secret,
+    /// What the rule's offline check established.
+    pub validation: Validation,
 }
 
 /// Locates a blob's matches (sorted by offset). With `inline_allow`, matches on a line marked
@@ -181,6 +193,7 @@ pub fn locate(
                     end_column: end.column,
                 },
                 secret: Secret::new(&input[m.secret.0..m.secret.1]),
+                validation: m.validation,
             }
         })
         .collect()
@@ -202,6 +215,9 @@ impl Finding {
             remediation: Arc::clone(&rule.remediation),
             git: None,
             note: None,
+            validation: located.validation,
+            confidence: Confidence::of(located.validation, rule.generic),
+            details: validate::details(rule.validate, located.secret.expose().as_bytes()),
         }
         .with_context_note()
     }
@@ -285,6 +301,7 @@ fn decoded_findings(
                     rule: m.rule,
                     region,
                     secret: Secret::new(&v.value[m.secret.0..m.secret.1]),
+                    validation: m.validation,
                 });
             }
         }
@@ -301,10 +318,15 @@ fn decoded_findings(
             let rule = detector.rule(r);
             let caps = rule.regex().captures(&v.value)?;
             let secret = caps.get(1)?;
-            crate::detect::accept(rule, secret.as_bytes()).then(|| Located {
+            if !crate::detect::accept(rule, secret.as_bytes()) {
+                return None;
+            }
+            let validation = validate::check(rule.validate, secret.as_bytes())?;
+            Some(Located {
                 rule: r,
                 region,
                 secret: Secret::new(secret.as_bytes()),
+                validation,
             })
         });
         if let Some(s) = structural {

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod location;
 pub mod prefilter;
 pub mod structure;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct Match {
     pub span: (usize, usize),
     /// Byte span of the secret (capture group 1).
     pub secret: (usize, usize),
+    /// What the rule's offline check established.
+    pub validation: validate::Validation,
 }
 
 /// Per-worker reusable buffers.
@@ -141,13 +144,19 @@ impl Detector {
                     let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
                         continue;
                     };
-                    if accept(rule, secret.as_bytes()) {
-                        out.push(Match {
-                            rule: r,
-                            span: (ws + whole.start(), ws + whole.end()),
-                            secret: (ws + secret.start(), ws + secret.end()),
-                        });
+                    if !accept(rule, secret.as_bytes()) {
+                        continue;
                     }
+                    // Why: a token whose own checksum or structure fails is not a credential.
+                    let Some(validation) = validate::check(rule.validate, secret.as_bytes()) else {
+                        continue;
+                    };
+                    out.push(Match {
+                        rule: r,
+                        span: (ws + whole.start(), ws + whole.end()),
+                        secret: (ws + secret.start(), ws + secret.end()),
+                        validation,
+                    });
                 }
             }
             windows[r].clear();

@@ -34,6 +34,9 @@
 //! | `secret` | string | the secret, redacted (`ghp_…`) unless `--show-secrets` |
 //! | `secret_id` | string | 32 hex digits identifying rule + secret value, stable across places |
 //! | `remediation` | object | the playbook: `revoke`, `rotate`, `audit` (where to look for misuse), `rotation` (period from now on), `references` (array of URLs) |
+//! | `validation` | string | `checksum_valid`, `structure_valid`, `expired` or `unchecked` (offline checks; no network) |
+//! | `confidence` | string | `high` (a checksum or structure verified), `medium` (a specific format without a check), `low` (generic rules, expired tokens) |
+//! | `details` | object | what the check decoded, when it decoded something: JWT `alg`, `iss`, `exp`, `expired`; key `key_type`, `bits`, `curve`, `encrypted`; `aws_account_id` |
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
 //!
 //! Findings of `leakhound git` add:
@@ -84,6 +87,13 @@ pub struct JsonFinding<'a> {
     pub secret_id: &'a str,
     /// Remediation.
     pub remediation: &'a Remediation,
+    /// Offline check result.
+    pub validation: &'static str,
+    /// Confidence.
+    pub confidence: &'static str,
+    /// Decoded details.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub details: std::collections::BTreeMap<&'static str, &'a str>,
     /// Context-specific advice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
@@ -127,6 +137,9 @@ impl<'a> JsonFinding<'a> {
             secret: shown_secret(f, show_secrets),
             secret_id: &f.secret_id,
             remediation: &f.remediation,
+            validation: f.validation.as_str(),
+            confidence: f.confidence.as_str(),
+            details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note: f.note,
             commit: commit.map(|c| c.id.as_str()),
             author: commit.map(|c| c.author.as_str()),
@@ -266,6 +279,13 @@ pub struct JsonSecret<'a> {
     pub secret_id: &'a str,
     /// Remediation.
     pub remediation: &'a Remediation,
+    /// Offline check result.
+    pub validation: &'static str,
+    /// Confidence.
+    pub confidence: &'static str,
+    /// Decoded details.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub details: std::collections::BTreeMap<&'static str, &'a str>,
     /// Context-specific advice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
@@ -284,6 +304,9 @@ impl<'a> JsonSecret<'a> {
             secret: shown_secret(f, show_secrets),
             secret_id: &f.secret_id,
             remediation: &f.remediation,
+            validation: f.validation.as_str(),
+            confidence: f.confidence.as_str(),
+            details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note: g.places.iter().find_map(|p| p.note),
             locations: g
                 .places

@@ -63,7 +63,13 @@ impl Reporter for MarkdownReporter {
                 md(&shown_secret(f, report.show_secrets)),
                 f.secret_id
             )?;
-            writeln!(out, "- Rule: `{}`\n", f.rule_id)?;
+            writeln!(out, "- Rule: `{}`", f.rule_id)?;
+            writeln!(
+                out,
+                "- Confidence: {} ({})\n",
+                f.confidence.as_str(),
+                f.validation.as_str()
+            )?;
             if let Some(note) = g.places.iter().find_map(|p| p.note) {
                 writeln!(out, "> **Note:** {note}\n")?;
             }

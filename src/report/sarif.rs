@@ -162,9 +162,11 @@ impl Reporter for SarifReporter {
                     )
                     .build();
                 let mut text = format!(
-                    "{} found: {}. Revoke it first, then rotate: {}",
+                    "{} found: {} (confidence {}, {}). Revoke it first, then rotate: {}",
                     f.rule_name,
                     shown_secret(f, report.show_secrets),
+                    f.confidence.as_str(),
+                    f.validation.as_str(),
                     f.remediation.revoke.lines().next().unwrap_or("").trim()
                 );
                 if let Some(c) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
@@ -185,6 +187,17 @@ impl Reporter for SarifReporter {
                     "severity".to_owned(),
                     serde_json::json!(f.severity.as_str()),
                 );
+                props.insert(
+                    "validation".to_owned(),
+                    serde_json::json!(f.validation.as_str()),
+                );
+                props.insert(
+                    "confidence".to_owned(),
+                    serde_json::json!(f.confidence.as_str()),
+                );
+                for (k, v) in &f.details {
+                    props.insert((*k).to_owned(), serde_json::json!(v));
+                }
                 if let Some(g) = &f.git {
                     props.insert("blob".to_owned(), serde_json::json!(g.blob));
                     if let Some(c) = &g.commit {

@@ -72,13 +72,19 @@ impl Reporter for TextReporter {
             let sev = paint(severity_style(f.severity));
             writeln!(
                 out,
-                "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {}  {dim}id {}{dim:#}",
+                "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {}  {dim}id {}  confidence {} ({}){dim:#}",
                 f.severity.as_str(),
                 f.rule_id,
                 f.rule_name,
                 shown_secret(f, report.show_secrets),
                 &f.secret_id[..12],
+                f.confidence.as_str(),
+                f.validation.as_str(),
             )?;
+            if !f.details.is_empty() {
+                let d: Vec<String> = f.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(out, "  {dim}{}{dim:#}", d.join(" "))?;
+            }
             if g.places.len() > 1 {
                 writeln!(
                     out,

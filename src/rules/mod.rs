@@ -155,6 +155,8 @@ pub struct Rule {
     pub example_path: Option<String>,
     /// Runs only on decoded structured values (see [`crate::detect::structure`]).
     pub decoded: bool,
+    /// The offline validity check, if any.
+    pub validate: Option<crate::detect::validate::Validator>,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
     /// Texts that must produce a finding of this rule.
@@ -452,6 +454,7 @@ fn validate(
         paths,
         example_path: s.example_path,
         decoded: s.decoded,
+        validate: s.validate,
         generic: s.id.starts_with("generic."),
         keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
         id: s.id,

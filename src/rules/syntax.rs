@@ -40,6 +40,9 @@ pub(crate) struct RuleSyntax {
     /// raw text.
     #[serde(default)]
     pub(crate) decoded: bool,
+    /// An offline validity check (see `crate::detect::validate`).
+    #[serde(default)]
+    pub(crate) validate: Option<crate::detect::validate::Validator>,
     /// The rotation period from now on, overriding the remediation's and the severity table's.
     #[serde(default)]
     pub(crate) rotation: Option<String>,
