@@ -105,12 +105,52 @@ pub fn looks_like_code(v: &[u8]) -> bool {
         if has_access || dotted {
             return true;
         }
-        // bare identifier or word without any digit
-        if v.iter().all(ident_char) && !v.iter().any(u8::is_ascii_digit) {
+        // bare identifier or word without any digit, shaped like a name
+        if v.iter().all(ident_char) && !v.iter().any(u8::is_ascii_digit) && name_shaped(v) {
             return true;
         }
     }
     false
+}
+
+/// Whether a digit-free identifier is shaped like a name a person wrote: snake_case or
+/// UPPER_SNAKE (any `_`), one case throughout (`password`, `SECRET`), or camelCase whose
+/// humps are words (`getPasswordFromVault`). Random letters (`AbGhTkLmQwEr`) are not.
+///
+/// ```
+/// use leakhound::detect::filter::name_shaped;
+/// assert!(name_shaped(b"user_password"));
+/// assert!(name_shaped(b"hunter"));
+/// assert!(name_shaped(b"getPasswordFromVault"));
+/// assert!(!name_shaped(b"AbGhTkLmQwErTyUi"));
+/// assert!(!name_shaped(b"qWeRtYuIoPaSdF"));
+/// ```
+pub fn name_shaped(v: &[u8]) -> bool {
+    if v.contains(&b'_')
+        || v.iter().all(|b| !b.is_ascii_uppercase())
+        || v.iter().all(|b| !b.is_ascii_lowercase())
+    {
+        return true;
+    }
+    // camelCase / PascalCase: every uppercase letter starts a run of at least two lowercase
+    // letters (an acronym of uppercase letters is allowed only at the end).
+    let mut i = usize::from(v[0].is_ascii_uppercase());
+    while i < v.len() {
+        if v[i].is_ascii_uppercase() {
+            let run = v[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_lowercase())
+                .count();
+            let rest_upper = v[i..].iter().all(u8::is_ascii_uppercase);
+            if run < 2 && !rest_upper {
+                return false;
+            }
+            i += 1 + run;
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
 
 fn char_classes(v: &[u8]) -> usize {

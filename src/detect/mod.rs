@@ -135,6 +135,7 @@ impl Detector {
                 }
             }
         });
+        let mut rejected: Vec<(usize, usize)> = Vec::new();
         for &r in touched.iter() {
             let rule = &rules[r];
             let regex = rule.regex();
@@ -147,8 +148,12 @@ impl Detector {
                     if !accept(rule, secret.as_bytes()) {
                         continue;
                     }
-                    // Why: a token whose own checksum or structure fails is not a credential.
+                    // Why: a token whose own checksum or structure fails is not a credential;
+                    // its span is remembered so that a generic rule does not report it either.
                     let Some(validation) = validate::check(rule.validate, secret.as_bytes()) else {
+                        if !rule.generic {
+                            rejected.push((ws + secret.start(), ws + secret.end()));
+                        }
                         continue;
                     };
                     out.push(Match {
@@ -169,6 +174,17 @@ impl Detector {
             out.sort_by_key(|m| (m.secret.0, m.secret.1, m.rule));
             out.dedup_by(|b, a| a.rule == b.rule && a.secret == b.secret);
             drop_generic_overlaps(rules, out);
+        }
+        if !rejected.is_empty() {
+            // Structural (path-scoped) rules yield to a rejected token too: a malformed
+            // token of a known format is not a credential in a .env file either.
+            out.retain(|m| {
+                let weak = rules[m.rule].generic || rules[m.rule].paths.is_some();
+                !weak
+                    || !rejected
+                        .iter()
+                        .any(|s| s.0 < m.secret.1 && m.secret.0 < s.1)
+            });
         }
     }
 }

@@ -31,6 +31,8 @@ pub enum Validator {
     AwsKeyId,
     /// The pattern encodes the structure.
     Structure,
+    /// HTTP Basic credentials: base64 of `user:password`, with a non-trivial password.
+    BasicAuth,
 }
 
 /// What a check established about a finding.
@@ -111,6 +113,7 @@ pub fn check(validator: Option<Validator>, secret: &[u8]) -> Option<Validation> 
         Validator::PrivateKey => private_key(secret).map(|_| Validation::StructureValid),
         Validator::AwsKeyId => aws_account(secret).map(|_| Validation::StructureValid),
         Validator::Structure => Some(Validation::StructureValid),
+        Validator::BasicAuth => basic_auth(secret).map(|_| Validation::StructureValid),
     }
 }
 
@@ -122,8 +125,24 @@ pub fn details(validator: Option<Validator>, secret: &[u8]) -> Vec<(&'static str
         Some(Validator::AwsKeyId) => aws_account(secret)
             .map(|a| vec![("aws_account_id", a)])
             .unwrap_or_default(),
+        Some(Validator::BasicAuth) => basic_auth(secret)
+            .map(|user| vec![("username", user)])
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// Decodes `user:password`; rejects trivial or placeholder passwords. Returns the user name.
+fn basic_auth(b64: &[u8]) -> Option<String> {
+    let decoded = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    const TRIVIAL: &[&str] = &[
+        "pass", "password", "passwd", "secret", "admin", "changeme", "test", "user", "guest",
+        "root",
+    ];
+    let trivial = pass.len() < 4 || TRIVIAL.contains(&pass.to_ascii_lowercase().as_str());
+    (!trivial && !super::filter::is_placeholder(pass.as_bytes())).then(|| user.to_owned())
 }
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

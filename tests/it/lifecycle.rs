@@ -323,7 +323,7 @@ fn explain_prints_the_playbook_for_a_rule_or_a_reported_secret() {
 #[test]
 fn committed_credential_files_get_structural_findings() {
     let dir = tempfile::tempdir().unwrap();
-    let npm_token = ["npm", "_", "Qw8rT2vXz9LpKe4sN7bY1cH5mJ3fD6gA0uE2"].concat();
+    let npm_token = ["npm", "_", "Qw8rT2vXz9LpKe4sN7bY1cH5mJ3fD6", "49cPDY"].concat();
     fs::write(
         dir.path().join(".npmrc"),
         format!("//registry.npmjs.org/:_authToken={npm_token}\n"),

@@ -4,6 +4,7 @@
 //! pieces at run time or read from `fixtures/`), so that `leakhound scan .` over this repository
 //! stays clean.
 
+mod corpus;
 mod gitrepo;
 mod lifecycle;
 mod report;
@@ -12,3 +13,4 @@ mod scan_fs;
 mod scan_git;
 mod staged;
 mod util;
+mod validate;
