@@ -150,6 +150,8 @@ pub struct Finding {
     pub confidence: Confidence,
     /// What the check decoded (JWT claims, key type and bits, AWS account id).
     pub details: Vec<(&'static str, String)>,
+    /// CI context (system, job, step, what is wrong), for CI configuration findings.
+    pub ci: Option<Box<CiContext>>,
 }
 
 /// A match located in its blob: rule index, region and secret, before it is given a place.
@@ -163,6 +165,21 @@ pub struct Located {
     pub secret: Secret,
     /// What the rule's offline check established.
     pub validation: Validation,
+    /// CI context, for findings of the CI analysis.
+    pub ci: Option<Box<CiContext>>,
+}
+
+/// Where in a CI configuration a finding is, and what exactly is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiContext {
+    /// The CI system.
+    pub system: &'static str,
+    /// The job.
+    pub job: Option<String>,
+    /// The step.
+    pub step: Option<String>,
+    /// What is wrong at this place.
+    pub detail: String,
 }
 
 /// Locates a blob's matches (sorted by offset). With `inline_allow`, matches on a line marked
@@ -194,6 +211,7 @@ pub fn locate(
                 },
                 secret: Secret::new(&input[m.secret.0..m.secret.1]),
                 validation: m.validation,
+                ci: None,
             }
         })
         .collect()
@@ -216,6 +234,7 @@ impl Finding {
             git: None,
             note: None,
             validation: located.validation,
+            ci: located.ci.clone(),
             confidence: Confidence::of(located.validation, rule.generic),
             details: validate::details(rule.validate, located.secret.expose().as_bytes()),
         }
@@ -246,6 +265,17 @@ pub fn analyze(
 ) -> Vec<Located> {
     detector.scan(input, paths, scratch, matches);
     let mut located = locate(input, matches, inline_allow, suppressed);
+    if let Some(system) = paths.iter().find_map(|p| crate::ci::system(p)) {
+        ci_findings(
+            detector,
+            input,
+            system,
+            inline_allow,
+            &mut located,
+            suppressed,
+        );
+        located.sort_by_key(|l| (l.region, l.rule));
+    }
     if crate::detect::structure::may_hold_secret_manifest(input) {
         decoded_findings(
             detector,
@@ -302,6 +332,7 @@ fn decoded_findings(
                     region,
                     secret: Secret::new(&v.value[m.secret.0..m.secret.1]),
                     validation: m.validation,
+                    ci: None,
                 });
             }
         }
@@ -327,11 +358,61 @@ fn decoded_findings(
                 region,
                 secret: Secret::new(secret.as_bytes()),
                 validation,
+                ci: None,
             })
         });
         if let Some(s) = structural {
             located.retain(|l| !(overlaps(l) && detector.rule(l.rule).generic));
             located.push(s);
         }
+    }
+}
+
+fn ci_findings(
+    detector: &Detector,
+    input: &[u8],
+    system: crate::ci::System,
+    inline_allow: bool,
+    located: &mut Vec<Located>,
+    suppressed: &mut u64,
+) {
+    let rules = detector.rules().rules();
+    let text = String::from_utf8_lossy(input);
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', input).map(|i| i + 1))
+        .collect();
+    for issue in crate::ci::analyze(system, &text) {
+        let Some(rule) = rules
+            .iter()
+            .position(|r| r.id == issue.rule && r.engine.is_some())
+        else {
+            continue;
+        };
+        let offset = line_starts.get(issue.line - 1).copied().unwrap_or(0);
+        if inline_allow && crate::suppress::inline::allowed(input, offset) {
+            *suppressed += 1;
+            continue;
+        }
+        let end_column = issue.column + issue.value.chars().count();
+        let region = Region {
+            line: issue.line,
+            column: issue.column,
+            end_line: issue.line,
+            end_column,
+        };
+        let validation = Validation::Unchecked;
+        let ci = Some(Box::new(CiContext {
+            system: system.as_str(),
+            job: issue.job,
+            step: issue.step,
+            detail: issue.detail,
+        }));
+        located.push(Located {
+            rule,
+            region,
+            secret: Secret::new(issue.value.as_bytes()),
+            validation,
+            ci,
+        });
     }
 }

@@ -95,6 +95,10 @@ pub enum FormatArg {
     Sarif,
     /// A Markdown report for the owning team (one section per secret, playbook, checklist)
     Markdown,
+    /// GitHub Actions annotations (::error file=…,line=…::…) for workflow logs
+    Github,
+    /// GitLab secret-detection report JSON (gl-secret-detection-report.json)
+    Gitlab,
 }
 
 impl From<FormatArg> for Format {
@@ -105,6 +109,8 @@ impl From<FormatArg> for Format {
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Markdown => Format::Markdown,
+            FormatArg::Github => Format::Github,
+            FormatArg::Gitlab => Format::Gitlab,
         }
     }
 }

@@ -21,7 +21,7 @@ impl Prefilter {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if rule.decoded {
+            if rule.decoded || rule.engine.is_some() {
                 continue;
             }
             for kw in &rule.keywords {

@@ -38,6 +38,7 @@
 //! | `confidence` | string | `high` (a checksum or structure verified), `medium` (a specific format without a check), `low` (generic rules, expired tokens) |
 //! | `details` | object | what the check decoded, when it decoded something: JWT `alg`, `iss`, `exp`, `expired`; key `key_type`, `bits`, `curve`, `encrypted`; `aws_account_id` |
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
+//! | `ci_system`, `job`, `step`, `detail` | string | CI configuration findings: the CI system, the job and step, and what exactly is wrong |
 //!
 //! Findings of `leakhound git` add:
 //!
@@ -97,6 +98,18 @@ pub struct JsonFinding<'a> {
     /// Context-specific advice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
+    /// CI system, for CI configuration findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<&'static str>,
+    /// CI job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<&'a str>,
+    /// CI step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'a str>,
+    /// What is wrong at this place (CI findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
     /// Introducing commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<&'a str>,
@@ -141,6 +154,10 @@ impl<'a> JsonFinding<'a> {
             confidence: f.confidence.as_str(),
             details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note: f.note,
+            ci_system: f.ci.as_ref().map(|c| c.system),
+            job: f.ci.as_ref().and_then(|c| c.job.as_deref()),
+            step: f.ci.as_ref().and_then(|c| c.step.as_deref()),
+            detail: f.ci.as_ref().map(|c| c.detail.as_str()),
             commit: commit.map(|c| c.id.as_str()),
             author: commit.map(|c| c.author.as_str()),
             email: commit.map(|c| c.email.as_str()),

@@ -1,6 +1,8 @@
 //! Reporters: render a finished scan. One implementation per format behind [`Reporter`];
 //! reporters write to the `Write` handed to them and never decide what is a finding.
 
+mod annotations;
+mod gitlab;
 mod json;
 mod markdown;
 mod sarif;
@@ -14,6 +16,7 @@ use crate::{
     rules::{RuleSet, Severity},
 };
 
+pub use gitlab::{GITLAB_SCHEMA_VERSION, gitlab_time};
 pub use json::{JsonFinding, JsonReport, SCHEMA_VERSION};
 
 /// Output formats.
@@ -29,6 +32,10 @@ pub enum Format {
     Sarif,
     /// A Markdown report for the owning team: one section per secret with its playbook.
     Markdown,
+    /// GitHub Actions workflow-command annotations.
+    Github,
+    /// GitLab secret-detection report JSON.
+    Gitlab,
 }
 
 /// Everything a reporter may show.
@@ -66,6 +73,8 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Jsonl => Box::new(json::JsonReporter { lines: true }),
         Format::Sarif => Box::new(sarif::SarifReporter),
         Format::Markdown => Box::new(markdown::MarkdownReporter),
+        Format::Github => Box::new(annotations::GithubReporter),
+        Format::Gitlab => Box::new(gitlab::GitlabReporter),
     }
 }
 

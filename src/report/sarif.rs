@@ -175,6 +175,16 @@ impl Reporter for SarifReporter {
                         c.id, c.author, c.date
                     ));
                 }
+                if let Some(ci) = &f.ci {
+                    text = format!("{}: {}", f.rule_name, ci.detail);
+                    if let Some(job) = &ci.job {
+                        text.push_str(&format!(" (job {job}"));
+                        if let Some(step) = &ci.step {
+                            text.push_str(&format!(", step {step}"));
+                        }
+                        text.push(')');
+                    }
+                }
                 if let Some(note) = f.note {
                     text.push(' ');
                     text.push_str(note);
@@ -182,6 +192,11 @@ impl Reporter for SarifReporter {
                 let mut fingerprints = BTreeMap::new();
                 fingerprints.insert("secretId/v1".to_owned(), f.secret_id.clone());
                 let mut props = BTreeMap::new();
+                if let Some(ci) = &f.ci {
+                    props.insert("ci_system".to_owned(), serde_json::json!(ci.system));
+                    props.insert("job".to_owned(), serde_json::json!(ci.job));
+                    props.insert("step".to_owned(), serde_json::json!(ci.step));
+                }
                 props.insert("secret_id".to_owned(), serde_json::json!(f.secret_id));
                 props.insert(
                     "severity".to_owned(),

@@ -94,6 +94,13 @@ impl Reporter for TextReporter {
             }
             for p in &g.places {
                 writeln!(out, "    {}", place(p))?;
+                if let Some(ci) = &p.ci {
+                    let at: Vec<&str> = [ci.job.as_deref(), ci.step.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    writeln!(out, "      {} {}: {}", ci.system, at.join(" / "), ci.detail)?;
+                }
             }
             writeln!(
                 out,

@@ -18,7 +18,7 @@ use std::{
 use regex::bytes::Regex;
 use serde::Serialize;
 
-pub use syntax::{FilterKind, Severity};
+pub use syntax::{Engine, FilterKind, Severity};
 use syntax::{RemediationSyntax, RuleFileSyntax, RuleSyntax};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -157,6 +157,8 @@ pub struct Rule {
     pub decoded: bool,
     /// The offline validity check, if any.
     pub validate: Option<crate::detect::validate::Validator>,
+    /// The engine that produces this rule's findings, if not its regex.
+    pub engine: Option<Engine>,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
     /// Texts that must produce a finding of this rule.
@@ -455,6 +457,7 @@ fn validate(
         example_path: s.example_path,
         decoded: s.decoded,
         validate: s.validate,
+        engine: s.engine,
         generic: s.id.starts_with("generic."),
         keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
         id: s.id,

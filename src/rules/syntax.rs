@@ -40,6 +40,9 @@ pub(crate) struct RuleSyntax {
     /// raw text.
     #[serde(default)]
     pub(crate) decoded: bool,
+    /// Produced by an analysis engine instead of the regex (`ci`); the pattern is unused.
+    #[serde(default)]
+    pub(crate) engine: Option<Engine>,
     /// An offline validity check (see `crate::detect::validate`).
     #[serde(default)]
     pub(crate) validate: Option<crate::detect::validate::Validator>,
@@ -94,6 +97,14 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+}
+
+/// Analysis engines that produce findings for rules without running their regex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// CI/CD configuration analysis ([`crate::ci`]).
+    Ci,
 }
 
 /// Extra false-positive filters a rule can opt into (see `rules/README.md`).

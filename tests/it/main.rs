@@ -9,6 +9,7 @@ mod gitrepo;
 mod lifecycle;
 mod report;
 mod rules;
+mod scan_ci;
 mod scan_fs;
 mod scan_git;
 mod staged;

@@ -1,0 +1,891 @@
+//! CI/CD configuration analysis: what leaks through pipelines.
+//!
+//! When a scan meets a CI configuration (GitHub Actions workflows and actions, GitLab CI and the
+//! files it includes from `.gitlab/`, CircleCI, Azure Pipelines, Bitbucket Pipelines, Travis,
+//! Drone, Buildkite; Jenkinsfiles by text rules), it is parsed with source positions and checked
+//! for:
+//!
+//! 1. `ci.literal-credential`: a literal (not a reference such as `${{ secrets.X }}`, `$VAR`,
+//!    `${VAR}`, `$(VAR)`, `((var))`) under a credential-named key in `env`, `variables`, `with`,
+//!    `secrets`, `environment`, `settings`…; a literal password after `curl -u user:` or in an
+//!    `Authorization:` header; a literal after `--password`/`docker login -p`.
+//! 2. `ci.secret-in-logs`: `echo`/`printf`/`cat` of a secret reference (not piped into a
+//!    command, not `::add-mask::`), `set -x` in a step that has secrets, `env`/`printenv` dumps;
+//!    and `ci.debug-logging`: `ACTIONS_STEP_DEBUG`/`ACTIONS_RUNNER_DEBUG`/`CI_DEBUG_TRACE`
+//!    committed on.
+//! 3. `ci.untrusted-checkout`: a `pull_request_target` or `workflow_run` workflow that checks out
+//!    the pull request's head and then runs code; `ci.unpinned-secrets-inherit`: `secrets:
+//!    inherit` into another repository's reusable workflow pinned by a branch or tag.
+//! 4. `ci.secret-on-command-line`: a secret reference passed as `--password …` or `docker login
+//!    -p …` where `--password-stdin` exists.
+//!
+//! Each issue names the job and step. The rules' ids, names, severities and playbooks live in
+//! `rules/ci.yml` (as `engine: ci` rules); the matching is here.
+
+pub mod yaml;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use yaml::Node;
+
+/// A CI system, recognised by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    /// `.github/workflows/*.yml`, `action.yml`.
+    GithubActions,
+    /// `.gitlab-ci.yml`, `.gitlab/**.yml`.
+    Gitlab,
+    /// `.circleci/config.yml`.
+    Circleci,
+    /// `azure-pipelines.yml`.
+    Azure,
+    /// `bitbucket-pipelines.yml`.
+    Bitbucket,
+    /// `.travis.yml`.
+    Travis,
+    /// `.drone.yml`.
+    Drone,
+    /// `.buildkite/*.yml`.
+    Buildkite,
+    /// `Jenkinsfile`.
+    Jenkins,
+}
+
+impl System {
+    /// The name used in findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            System::GithubActions => "github-actions",
+            System::Gitlab => "gitlab-ci",
+            System::Circleci => "circleci",
+            System::Azure => "azure-pipelines",
+            System::Bitbucket => "bitbucket-pipelines",
+            System::Travis => "travis",
+            System::Drone => "drone",
+            System::Buildkite => "buildkite",
+            System::Jenkins => "jenkins",
+        }
+    }
+}
+
+/// The CI system a path belongs to, if any.
+///
+/// ```
+/// use leakhound::ci::{System, system};
+/// assert_eq!(system(".github/workflows/ci.yml"), Some(System::GithubActions));
+/// assert_eq!(system("deploy/.gitlab/ci/build.yml"), Some(System::Gitlab));
+/// assert_eq!(system("src/main.rs"), None);
+/// ```
+pub fn system(path: &str) -> Option<System> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let yml = name.ends_with(".yml") || name.ends_with(".yaml");
+    let within = |dir: &str| path.starts_with(dir) || path.contains(&format!("/{dir}"));
+    Some(match name {
+        _ if within(".github/workflows/") && yml => System::GithubActions,
+        "action.yml" | "action.yaml" => System::GithubActions,
+        ".gitlab-ci.yml" | ".gitlab-ci.yaml" => System::Gitlab,
+        _ if within(".gitlab/") && yml => System::Gitlab,
+        _ if name.ends_with(".gitlab-ci.yml") => System::Gitlab,
+        _ if within(".circleci/") && yml => System::Circleci,
+        "azure-pipelines.yml" | "azure-pipelines.yaml" => System::Azure,
+        _ if within(".azure-pipelines/") && yml => System::Azure,
+        "bitbucket-pipelines.yml" => System::Bitbucket,
+        ".travis.yml" => System::Travis,
+        ".drone.yml" => System::Drone,
+        _ if within(".buildkite/") && yml => System::Buildkite,
+        "Jenkinsfile" => System::Jenkins,
+        _ if name.ends_with(".jenkinsfile") || name.starts_with("Jenkinsfile.") => System::Jenkins,
+        _ => return None,
+    })
+}
+
+/// One problem found in a CI configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The rule id (`ci.*`).
+    pub rule: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The offending text: the literal credential, or the reference/command at fault.
+    pub value: String,
+    /// The job, if known.
+    pub job: Option<String>,
+    /// The step, if known.
+    pub step: Option<String>,
+    /// What exactly is wrong here.
+    pub detail: String,
+}
+
+static CREDENTIAL_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(passw(or)?d|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|client[-_]?secret|credential|auth|pwd)")
+        .expect("the credential-key pattern is a valid regex")
+});
+static NOT_SECRET_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[-_.](id|url|uri|endpoint|name|user|username|file|path|type|header|length|ttl|expiry|expires|host|port|region|scope|scopes|audience|method|enabled|required|env|var)$")
+        .expect("the suffix pattern is a valid regex")
+});
+static SECRET_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\$\{\{\s*secrets\.[A-Za-z0-9_-]+\s*\}\}|\$\{?[A-Za-z0-9_]*(PASSW(OR)?D|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)[A-Za-z0-9_]*\}?|\$\{\{\s*env\.[A-Za-z0-9_]*(PASSWORD|SECRET|TOKEN|KEY)[A-Za-z0-9_]*\s*\}\}")
+        .expect("the secret-reference pattern is a valid regex")
+});
+static LOGGING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|[;&|(]\s*|\s)(echo|printf|cat|Write-Host|Write-Output)\b").expect("valid regex")
+});
+static XTRACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|[;&]\s*)set\s+(-[a-wyz]*x[a-z]*|-o\s+xtrace)\b|\bbash\s+-[a-z]*x")
+        .expect("valid regex")
+});
+static DUMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(env|printenv|export\s+-p|set)\s*($|\||>|;)").expect("valid regex")
+});
+static PASSWORD_ARG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:--password[= ]+|\b(?:docker|podman|buildah|skopeo|oras|nerdctl)\s+login\b[^\n]*?\s-p\s+)(["']?)([^\s"']+)"#).expect("valid regex")
+});
+static CURL_USER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\bcurl\b[^\n]*?\s(?:-u|--user)\s+(["']?)[^:\s"']+:([^\s"']+)"#)
+        .expect("valid regex")
+});
+static EXPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?:export|set|setx)\s+([A-Za-z_][A-Za-z0-9_]*)=(["']?)([^\s"'$;&|]+)"#)
+        .expect("valid regex")
+});
+static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)authorization:\s*(?:bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"#)
+        .expect("valid regex")
+});
+
+/// Whether a value is a reference to a secret store or variable rather than a literal.
+///
+/// ```
+/// use leakhound::ci::is_reference;
+/// for r in ["${{ secrets.X }}", "${{ vars.X }}", "$TOKEN", "${TOKEN}", "$(token)", "((token))", "$CI_JOB_TOKEN", "{{ .Values.x }}"] {
+///     assert!(is_reference(r), "{r}");
+/// }
+/// assert!(!is_reference("hunter2"));
+/// ```
+pub fn is_reference(v: &str) -> bool {
+    let v = v.trim();
+    v.contains("${{")
+        || v.contains("$(")
+        || v.contains("${")
+        || v.starts_with('$')
+        || (v.contains("((") && v.contains("))"))
+        || v.contains("{{")
+        || v.contains("%{")
+}
+
+fn literal_credential(v: &str) -> bool {
+    let t = v.trim();
+    !t.is_empty()
+        && !is_reference(t)
+        && !matches!(
+            t.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~" | "inherit" | "none"
+        )
+        && !t.contains('$')
+        && !crate::detect::filter::is_placeholder(t.as_bytes())
+}
+
+fn credential_key(key: &str) -> bool {
+    CREDENTIAL_KEY.is_match(key) && !NOT_SECRET_SUFFIX.is_match(key)
+}
+
+/// Keys whose mapping values are variables or inputs.
+const SLOTS: &[&str] = &[
+    "env",
+    "variables",
+    "with",
+    "secrets",
+    "environment",
+    "settings",
+    "global",
+    "vars",
+    "parameters",
+    "inputs",
+    "auth",
+    "credentials",
+];
+/// GitLab's predefined variables that GitLab always masks in job logs.
+const ALWAYS_MASKED: &[&str] = &[
+    "CI_JOB_TOKEN",
+    "CI_REGISTRY_PASSWORD",
+    "CI_DEPLOY_PASSWORD",
+    "CI_JOB_JWT",
+    "CI_JOB_JWT_V2",
+    "CI_DEPENDENCY_PROXY_PASSWORD",
+];
+/// Keys whose values are shell scripts.
+const SCRIPT_KEYS: &[&str] = &[
+    "run",
+    "script",
+    "before_script",
+    "after_script",
+    "command",
+    "commands",
+    "bash",
+    "pwsh",
+    "powershell",
+    "inlineScript",
+    "install",
+    "before_install",
+    "deploy",
+];
+
+struct Ctx<'a> {
+    lines: Vec<&'a str>,
+    out: Vec<Issue>,
+}
+
+impl Ctx<'_> {
+    /// The column of `needle` on `line` at or after `col` (1-based), or `col`.
+    fn column_of(&self, line: usize, col: usize, needle: &str) -> usize {
+        let Some(text) = self.lines.get(line.wrapping_sub(1)) else {
+            return col;
+        };
+        let from = text
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(0, |(i, _)| i);
+        match text[from..].find(needle).or_else(|| text.find(needle)) {
+            Some(i) => {
+                let byte = if text[from..].contains(needle) {
+                    from + i
+                } else {
+                    i
+                };
+                text[..byte].chars().count() + 1
+            }
+            None => col,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        rule: &'static str,
+        line: usize,
+        col: usize,
+        value: &str,
+        job: Option<&str>,
+        step: Option<&str>,
+        detail: String,
+    ) {
+        let column = self.column_of(line, col, value);
+        let issue = Issue {
+            rule,
+            line,
+            column,
+            value: value.to_owned(),
+            job: job.map(str::to_owned),
+            step: step.map(str::to_owned),
+            detail,
+        };
+        if !self.out.contains(&issue) {
+            self.out.push(issue);
+        }
+    }
+}
+
+/// Analyzes one CI configuration file.
+pub fn analyze(system: System, text: &str) -> Vec<Issue> {
+    let mut ctx = Ctx {
+        lines: text.lines().collect(),
+        out: Vec::new(),
+    };
+    if system == System::Jenkins {
+        jenkins(&mut ctx);
+        return ctx.out;
+    }
+    let Ok(docs) = yaml::parse(text) else {
+        return ctx.out;
+    };
+    for doc in &docs {
+        walk(&mut ctx, system, doc, &mut Vec::new(), false);
+        if system == System::GithubActions {
+            github_untrusted(&mut ctx, doc);
+        }
+    }
+    ctx.out.sort_by_key(|i| (i.line, i.column, i.rule));
+    ctx.out
+}
+
+/// The job and step a path (of mapping keys and sequence indices) is in.
+fn job_step(system: System, path: &[PathPart<'_>]) -> (Option<String>, Option<String>) {
+    let key = |i: usize| match path.get(i) {
+        Some(PathPart::Key(k)) => Some((*k).to_owned()),
+        _ => None,
+    };
+    let job = match system {
+        System::GithubActions | System::Circleci | System::Drone => {
+            if matches!(path.first(), Some(PathPart::Key("jobs"))) {
+                key(1)
+            } else {
+                key(0)
+            }
+        }
+        System::Gitlab | System::Travis => key(0).filter(|k| !SLOTS.contains(&k.as_str())),
+        _ => path.iter().rev().find_map(|p| match p {
+            PathPart::Key(k) if !SLOTS.contains(k) && !SCRIPT_KEYS.contains(k) => {
+                Some((*k).to_owned())
+            }
+            _ => None,
+        }),
+    };
+    let step = path
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| match (p, path.get(i + 1)) {
+            (PathPart::Key("steps"), Some(PathPart::Step(name))) => Some(name.clone()),
+            _ => None,
+        });
+    (job, step)
+}
+
+#[derive(Debug, Clone)]
+enum PathPart<'a> {
+    Key(&'a str),
+    Step(String),
+}
+
+fn walk<'a>(
+    ctx: &mut Ctx<'_>,
+    system: System,
+    node: &'a Node,
+    path: &mut Vec<PathPart<'a>>,
+    step_has_secrets: bool,
+) {
+    match node {
+        Node::Map { .. } => {
+            let has_secrets = step_has_secrets
+                || node
+                    .entries()
+                    .any(|(k, v)| SLOTS.contains(&k) && mentions_secret(v));
+            for (key, value) in node.entries() {
+                path.push(PathPart::Key(key));
+                let (job, step) = job_step(system, path);
+                let parent = path.len().checked_sub(2).and_then(|i| match path[i] {
+                    PathPart::Key(k) => Some(k),
+                    _ => None,
+                });
+                // Credential slot: a literal under a credential-named key.
+                if parent.is_some_and(|p| SLOTS.contains(&p)) {
+                    slot_entry(ctx, key, value, job.as_deref(), step.as_deref());
+                }
+                if SCRIPT_KEYS.contains(&key) {
+                    script(ctx, value, has_secrets, job.as_deref(), step.as_deref());
+                }
+                if key == "secrets" && value.as_str() == Some("inherit") {
+                    unpinned_inherit(ctx, node, job.as_deref());
+                }
+                walk(ctx, system, value, path, has_secrets);
+                path.pop();
+            }
+        }
+        Node::Seq { items, .. } => {
+            let under_steps = matches!(path.last(), Some(PathPart::Key("steps")));
+            let under_slot = matches!(path.last(), Some(PathPart::Key(k)) if SLOTS.contains(k));
+            for (i, item) in items.iter().enumerate() {
+                if under_steps {
+                    let name = item
+                        .get("name")
+                        .or_else(|| item.get("uses"))
+                        .and_then(Node::as_str)
+                        .map_or_else(|| format!("#{}", i + 1), str::to_owned);
+                    path.push(PathPart::Step(name));
+                }
+                let (job, step) = job_step(system, path);
+                if under_slot {
+                    list_slot_item(ctx, item, job.as_deref(), step.as_deref());
+                }
+                walk(ctx, system, item, path, step_has_secrets);
+                if under_steps {
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mentions_secret(node: &Node) -> bool {
+    match node {
+        Node::Scalar { value, .. } => SECRET_REF.is_match(value),
+        Node::Map { .. } => node
+            .entries()
+            .any(|(k, v)| (credential_key(k) && v.as_str().is_some()) || mentions_secret(v)),
+        Node::Seq { items, .. } => items.iter().any(mentions_secret),
+        Node::Alias { .. } => false,
+    }
+}
+
+const DEBUG_TOGGLES: &[&str] = &[
+    "ACTIONS_STEP_DEBUG",
+    "ACTIONS_RUNNER_DEBUG",
+    "CI_DEBUG_TRACE",
+    "CI_DEBUG_SERVICES",
+    "SYSTEM_DEBUG",
+];
+
+fn slot_entry(ctx: &mut Ctx<'_>, key: &str, value: &Node, job: Option<&str>, step: Option<&str>) {
+    let Node::Scalar {
+        value: v,
+        line,
+        col,
+        ..
+    } = value
+    else {
+        return;
+    };
+    if DEBUG_TOGGLES.contains(&key)
+        && matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+    {
+        let detail =
+            format!("{key} is committed on: debug logging prints expanded commands and variables");
+        ctx.push("ci.debug-logging", *line, *col, v, job, step, detail);
+        return;
+    }
+    if credential_key(key) && literal_credential(v) {
+        let detail = format!("{key} holds a literal value instead of a secret-store reference");
+        ctx.push("ci.literal-credential", *line, *col, v, job, step, detail);
+    }
+}
+
+/// `- KEY=value` (Travis, Drone, Bitbucket) and `- name: KEY / value: …` (Azure) list items.
+fn list_slot_item(ctx: &mut Ctx<'_>, item: &Node, job: Option<&str>, step: Option<&str>) {
+    match item {
+        Node::Scalar {
+            value, line, col, ..
+        } => {
+            if let Some((k, v)) = value.split_once('=') {
+                let (k, v) = (k.trim(), v.trim().trim_matches(|c| c == '"' || c == '\''));
+                if credential_key(k) && literal_credential(v) {
+                    let detail =
+                        format!("{k} holds a literal value instead of a secret-store reference");
+                    ctx.push("ci.literal-credential", *line, *col, v, job, step, detail);
+                }
+            }
+        }
+        Node::Map { .. } => {
+            if let (Some(name), Some(value @ Node::Scalar { .. })) =
+                (item.get("name").and_then(Node::as_str), item.get("value"))
+            {
+                slot_entry(ctx, name, value, job, step);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every line of a script value, with its source line and column. Lines of a block scalar
+/// are found in the source from the scalar's position on (their text is the same, less the
+/// indentation), so folding and indentation indicators cannot shift the numbers.
+fn script_lines(node: &Node, src: &[&str]) -> Vec<(String, usize, usize)> {
+    match node {
+        Node::Scalar {
+            value, line, col, ..
+        } if value.contains('\n') => {
+            let mut cursor = line.saturating_sub(1);
+            let mut out = Vec::new();
+            for (i, l) in value.lines().enumerate() {
+                let want = l.trim();
+                if want.is_empty() {
+                    continue;
+                }
+                let found = (cursor..src.len().min(cursor + 200)).find(|&j| src[j].trim() == want);
+                let at = match found {
+                    Some(j) => {
+                        cursor = j + 1;
+                        j + 1
+                    }
+                    None => line + 1 + i,
+                };
+                let indent = src
+                    .get(at - 1)
+                    .map_or(0, |s| s.chars().take_while(|c| c.is_whitespace()).count());
+                out.push((l.to_owned(), at, indent + 1));
+            }
+            out
+        }
+        Node::Scalar {
+            value, line, col, ..
+        } => vec![(value.clone(), *line, *col)],
+        Node::Seq { items, .. } => items.iter().flat_map(|i| script_lines(i, src)).collect(),
+        Node::Map { .. } => node
+            .get("command")
+            .map(|c| script_lines(c, src))
+            .unwrap_or_default(),
+        Node::Alias { .. } => Vec::new(),
+    }
+}
+
+fn script(
+    ctx: &mut Ctx<'_>,
+    node: &Node,
+    step_has_secrets: bool,
+    job: Option<&str>,
+    step: Option<&str>,
+) {
+    let src = ctx.lines.clone();
+    for (line_text, line, col) in script_lines(node, &src) {
+        script_line(ctx, &line_text, line, col, step_has_secrets, job, step);
+    }
+}
+
+fn script_line(
+    ctx: &mut Ctx<'_>,
+    text: &str,
+    line: usize,
+    col: usize,
+    step_has_secrets: bool,
+    job: Option<&str>,
+    step: Option<&str>,
+) {
+    let t = text.trim();
+    if t.starts_with('#') {
+        return;
+    }
+    // 2. secrets into logs
+    if let Some(m) = LOGGING.find(t) {
+        let after = &t[m.end()..];
+        let piped = after.contains('|') || after.contains('>');
+        let masked = |r: &str| {
+            ALWAYS_MASKED.iter().any(|m| {
+                r.trim_start_matches("${")
+                    .trim_start_matches('$')
+                    .trim_end_matches('}')
+                    == *m
+            })
+        };
+        if !piped
+            && !after.contains("::add-mask::")
+            && let Some(r) = SECRET_REF.find_iter(after).find(|r| !masked(r.as_str()))
+        {
+            let detail = format!(
+                "`{}` prints {} to the build log",
+                m.as_str().trim(),
+                r.as_str()
+            );
+            ctx.push(
+                "ci.secret-in-logs",
+                line,
+                col,
+                r.as_str(),
+                job,
+                step,
+                detail,
+            );
+        }
+    }
+    if step_has_secrets && let Some(m) = XTRACE.find(t) {
+        let detail =
+            "shell tracing (set -x) echoes every command, with expanded secrets, to the log"
+                .to_owned();
+        ctx.push(
+            "ci.secret-in-logs",
+            line,
+            col,
+            m.as_str().trim(),
+            job,
+            step,
+            detail,
+        );
+    }
+    if DUMP.is_match(t) {
+        let detail = "dumps every environment variable (and secret) to the build log".to_owned();
+        ctx.push("ci.secret-in-logs", line, col, t, job, step, detail);
+    }
+    // 1. literals exported in scripts
+    if let Some(c) = EXPORT.captures(t)
+        && let (Some(k), Some(v)) = (c.get(1), c.get(3))
+        && credential_key(k.as_str())
+        && literal_credential(v.as_str())
+    {
+        let detail = format!(
+            "{} is exported with a literal value instead of a secret-store reference",
+            k.as_str()
+        );
+        ctx.push(
+            "ci.literal-credential",
+            line,
+            col,
+            v.as_str(),
+            job,
+            step,
+            detail,
+        );
+    }
+    // 4. secrets on command lines, and literals in command-line credential slots
+    if let Some(c) = PASSWORD_ARG.captures(t)
+        && let Some(v) = c.get(2)
+    {
+        let v = v.as_str();
+        if literal_credential(v) {
+            let detail = "a literal password on the command line".to_owned();
+            ctx.push("ci.literal-credential", line, col, v, job, step, detail);
+        } else {
+            let detail = format!(
+                "{v} is passed as a command-line argument (visible in process lists and logs); use --password-stdin"
+            );
+            ctx.push("ci.secret-on-command-line", line, col, v, job, step, detail);
+        }
+    }
+    if let Some(c) = CURL_USER.captures(t)
+        && let Some(v) = c.get(2)
+        && literal_credential(v.as_str())
+    {
+        let detail = "a literal password in `curl -u user:password`".to_owned();
+        ctx.push(
+            "ci.literal-credential",
+            line,
+            col,
+            v.as_str(),
+            job,
+            step,
+            detail,
+        );
+    }
+    if let Some(c) = AUTH_HEADER.captures(t)
+        && let Some(v) = c.get(1)
+        && literal_credential(v.as_str())
+    {
+        let detail = "a literal credential in an Authorization header".to_owned();
+        ctx.push(
+            "ci.literal-credential",
+            line,
+            col,
+            v.as_str(),
+            job,
+            step,
+            detail,
+        );
+    }
+}
+
+fn unpinned_inherit(ctx: &mut Ctx<'_>, job_node: &Node, job: Option<&str>) {
+    let Some(uses) = job_node.get("uses") else {
+        return;
+    };
+    let Some(target) = uses.as_str() else { return };
+    if target.starts_with("./") {
+        return;
+    }
+    let pinned = target
+        .rsplit_once('@')
+        .is_some_and(|(_, r)| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !pinned {
+        let detail = format!(
+            "secrets: inherit hands every secret to {target}, which is pinned by a branch or tag, not a commit SHA"
+        );
+        ctx.push(
+            "ci.unpinned-secrets-inherit",
+            uses.line(),
+            1,
+            target,
+            job,
+            None,
+            detail,
+        );
+    }
+}
+
+const HEAD_REFS: &[&str] = &[
+    "github.event.pull_request.head.sha",
+    "github.event.pull_request.head.ref",
+    "github.event.pull_request.head.repo.full_name",
+    "github.head_ref",
+    "refs/pull/",
+    "github.event.workflow_run.head_sha",
+    "github.event.workflow_run.head_branch",
+    "github.event.workflow_run.head_repository.full_name",
+];
+
+/// `pull_request_target` / `workflow_run` workflows that check out the PR head and run it.
+fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
+    let Some(on) = doc.get("on").or_else(|| doc.get("true")) else {
+        return;
+    };
+    let triggers: Vec<&str> = match on {
+        Node::Scalar { value, .. } => vec![value.as_str()],
+        Node::Seq { items, .. } => items.iter().filter_map(Node::as_str).collect(),
+        Node::Map { .. } => on.entries().map(|(k, _)| k).collect(),
+        Node::Alias { .. } => Vec::new(),
+    };
+    let Some(trigger) = triggers
+        .into_iter()
+        .find(|t| *t == "pull_request_target" || *t == "workflow_run")
+    else {
+        return;
+    };
+    let Some(jobs) = doc.get("jobs") else { return };
+    for (job, job_node) in jobs.entries() {
+        let steps = job_node.get("steps").map(Node::items).unwrap_or_default();
+        for (i, s) in steps.iter().enumerate() {
+            let is_checkout = s
+                .get("uses")
+                .and_then(Node::as_str)
+                .is_some_and(|u| u.starts_with("actions/checkout@"));
+            let head = s.get("with").is_some_and(|w| {
+                ["ref", "repository"].iter().any(|k| {
+                    w.get(k)
+                        .and_then(Node::as_str)
+                        .is_some_and(|v| HEAD_REFS.iter().any(|h| v.contains(h)))
+                })
+            });
+            if !(is_checkout && head) {
+                continue;
+            }
+            let runs_code = steps[i + 1..].iter().any(|later| {
+                later.get("run").is_some()
+                    || later
+                        .get("uses")
+                        .and_then(Node::as_str)
+                        .is_some_and(|u| u.starts_with("./"))
+            });
+            if runs_code {
+                let name = s
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .unwrap_or("actions/checkout")
+                    .to_owned();
+                let detail = format!(
+                    "{trigger} runs with secrets and a write token; this job checks out the pull request's head and then runs its code"
+                );
+                let line = s
+                    .get("with")
+                    .and_then(|w| w.get("ref").or_else(|| w.get("repository")))
+                    .map_or(s.line(), Node::line);
+                let value = s
+                    .get("with")
+                    .and_then(|w| w.get("ref").or_else(|| w.get("repository")))
+                    .and_then(Node::as_str)
+                    .unwrap_or("");
+                ctx.push(
+                    "ci.untrusted-checkout",
+                    line,
+                    1,
+                    value,
+                    Some(job),
+                    Some(&name),
+                    detail,
+                );
+            }
+        }
+    }
+}
+
+static JENKINS_ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^\s*(?:def\s+|env\.)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(['"])([^'"$]+)['"]\s*(?://.*)?$"#,
+    )
+    .expect("valid regex")
+});
+
+/// Jenkinsfiles (Groovy): careful line rules rather than a parser.
+fn jenkins(ctx: &mut Ctx<'_>) {
+    let lines: Vec<String> = ctx.lines.iter().map(|l| (*l).to_owned()).collect();
+    let mut stage: Option<String> = None;
+    let stage_re = Regex::new(r#"stage\s*\(\s*['"]([^'"]+)['"]"#).expect("valid regex");
+    for (i, text) in lines.iter().enumerate() {
+        let line = i + 1;
+        if let Some(c) = stage_re.captures(text) {
+            stage = c.get(1).map(|m| m.as_str().to_owned());
+        }
+        if let Some(c) = JENKINS_ASSIGN.captures(text)
+            && let (Some(k), Some(v)) = (c.get(1), c.get(3))
+            && credential_key(k.as_str())
+            && literal_credential(v.as_str())
+        {
+            let detail = format!(
+                "{} holds a literal value; use credentials('id') or withCredentials",
+                k.as_str()
+            );
+            ctx.push(
+                "ci.literal-credential",
+                line,
+                1,
+                v.as_str(),
+                None,
+                stage.as_deref(),
+                detail,
+            );
+        }
+        if let Some(start) = text
+            .find("sh ")
+            .or_else(|| text.find("sh("))
+            .or_else(|| text.find("bat "))
+        {
+            let cmd = text[start..]
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '(' || c == ' ');
+            let cmd = cmd.trim_matches(|c| c == '\'' || c == '"' || c == ')');
+            let cmd = cmd.replace("${env.", "${");
+            script_line(ctx, &cmd, line, 1, true, None, stage.as_deref());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(system: System, text: &str) -> Vec<(&'static str, usize)> {
+        analyze(system, text)
+            .into_iter()
+            .map(|i| (i.rule, i.line))
+            .collect()
+    }
+
+    #[test]
+    fn github_literals_logs_and_command_lines() {
+        let wf = r#"on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    env:
+      API_TOKEN: ${{ secrets.API_TOKEN }}
+      DB_PASSWORD: hunter22
+      DB_USER: admin
+    steps:
+      - name: show
+        run: |
+          echo "token is ${{ secrets.API_TOKEN }}"
+          echo "$DB_PASSWORD" | docker login -u me --password-stdin
+          docker login -u me -p "$DOCKER_PASSWORD" registry.example
+      - uses: some/action@v1
+        with:
+          password: s3cr3t-Value
+          token: ${{ secrets.X }}
+"#;
+        assert_eq!(
+            rules(System::GithubActions, wf),
+            vec![
+                ("ci.literal-credential", 7),
+                ("ci.secret-in-logs", 12),
+                ("ci.secret-on-command-line", 14),
+                ("ci.literal-credential", 17)
+            ]
+        );
+        let issues = analyze(System::GithubActions, wf);
+        assert_eq!(issues[0].job.as_deref(), Some("deploy"));
+        assert_eq!(issues[1].step.as_deref(), Some("show"));
+        assert_eq!(issues[0].column, 20);
+    }
+
+    #[test]
+    fn pull_request_target_with_head_checkout() {
+        let wf = "on: pull_request_target\njobs:\n  t:\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n      - run: npm test\n";
+        assert_eq!(
+            rules(System::GithubActions, wf),
+            vec![("ci.untrusted-checkout", 7)]
+        );
+        let safe = wf.replace("pull_request_target", "pull_request");
+        assert!(rules(System::GithubActions, &safe).is_empty());
+        let base = wf.replace(
+            "${{ github.event.pull_request.head.sha }}",
+            "${{ github.event.pull_request.base.sha }}",
+        );
+        assert!(rules(System::GithubActions, &base).is_empty());
+    }
+}
