@@ -859,7 +859,9 @@ jobs:
           token: ${{ secrets.X }}
 "#;
         // assembled so that this source file holds no literal credential
-        let wf = &wf.replace("@PW1@", &["hunter", "22"].concat()).replace("@PW2@", &["s3cr3t", "-Value"].concat());
+        let wf = &wf
+            .replace("@PW1@", &["hunter", "22"].concat())
+            .replace("@PW2@", &["s3cr3t", "-Value"].concat());
         assert_eq!(
             rules(System::GithubActions, wf),
             vec![
