@@ -83,6 +83,23 @@ pub struct GitProvenance {
     pub in_head: Option<bool>,
 }
 
+/// Where in a container image a finding lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageProvenance {
+    /// The image reference as given.
+    pub image: String,
+    /// The image digest (`sha256:` of its config), if known.
+    pub image_digest: Option<String>,
+    /// The layer (0 = bottom); none for the image config.
+    pub layer_index: Option<usize>,
+    /// The layer's digest.
+    pub layer_digest: Option<String>,
+    /// The instruction that created the layer (from the config history).
+    pub created_by: Option<String>,
+    /// Whether a later layer deleted or replaced the file.
+    pub deleted_in_final_image: bool,
+}
+
 /// A note attached to findings whose secret is only in history.
 pub const REMOVED_NOTE: &str = "Removed from the current tree but still in git history: anyone \
 with a clone or fork has it, and rewriting history does not un-leak it. Treat it as compromised: \
@@ -152,6 +169,8 @@ pub struct Finding {
     pub details: Vec<(&'static str, String)>,
     /// CI context (system, job, step, what is wrong), for CI configuration findings.
     pub ci: Option<Box<CiContext>>,
+    /// Image provenance, for image scans.
+    pub image: Option<Arc<ImageProvenance>>,
 }
 
 /// A match located in its blob: rule index, region and secret, before it is given a place.
@@ -235,6 +254,7 @@ impl Finding {
             note: None,
             validation: located.validation,
             ci: located.ci.clone(),
+            image: None,
             confidence: Confidence::of(located.validation, rule.generic),
             details: validate::details(rule.validate, located.secret.expose().as_bytes()),
         }

@@ -5,6 +5,7 @@
 
 mod diagnostics;
 pub mod git;
+pub mod image;
 pub mod lifecycle;
 mod progress;
 pub mod rules;
@@ -67,6 +68,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Scan git history (every commit of every ref), a range, or staged changes
     Git(git::GitArgs),
+    /// Scan a container image (docker-archive, OCI archive or OCI layout), layer by layer
+    Image(image::ImageArgs),
     /// Install a git pre-commit hook that runs `leakhound git --staged`
     InstallHook(git::InstallHookArgs),
     /// List or check rules
@@ -179,7 +182,7 @@ impl ScanOptions {
     }
 }
 
-fn parse_size_arg(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::config::parse_size(s).map_err(|e| e.to_string())
 }
 
@@ -189,6 +192,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => scan::run(&args.global, a),
         Command::Git(a) => git::run(&args.global, a),
         Command::InstallHook(a) => git::install_hook(a),
+        Command::Image(a) => image::run(&args.global, a),
         Command::Rules(c) => rules::run(&args.global, c),
         Command::Baseline(c) => lifecycle::baseline(&args.global, c),
         Command::Ignore(c) => lifecycle::ignore(&args.global, c),

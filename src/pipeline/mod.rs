@@ -3,6 +3,7 @@
 //! `scan_fs` is here; git history and staged changes are in [`git`].
 
 pub mod git;
+pub mod image;
 
 use std::{
     collections::BTreeMap,

@@ -38,6 +38,7 @@
 //! | `confidence` | string | `high` (a checksum or structure verified), `medium` (a specific format without a check), `low` (generic rules, expired tokens) |
 //! | `details` | object | what the check decoded, when it decoded something: JWT `alg`, `iss`, `exp`, `expired`; key `key_type`, `bits`, `curve`, `encrypted`; `aws_account_id` |
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
+//! | `image`, `image_digest`, `layer_index`, `layer_digest`, `created_by`, `deleted_in_final_image` | | image findings: the image, its digest, the layer (absent for findings in the image config, whose `path` is `[image config] Env[2]` and so on), the instruction that created the layer, and whether a later layer deleted or replaced the file |
 //! | `ci_system`, `job`, `step`, `detail` | string | CI configuration findings: the CI system, the job and step, and what exactly is wrong |
 //!
 //! Findings of `leakhound git` add:
@@ -110,6 +111,24 @@ pub struct JsonFinding<'a> {
     /// What is wrong at this place (CI findings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'a str>,
+    /// Image reference (image scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<&'a str>,
+    /// Image digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<&'a str>,
+    /// Layer index (absent for the image config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_index: Option<usize>,
+    /// Layer digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_digest: Option<&'a str>,
+    /// The instruction that created the layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<&'a str>,
+    /// Whether a later layer deleted or replaced the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_in_final_image: Option<bool>,
     /// Introducing commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<&'a str>,
@@ -154,6 +173,16 @@ impl<'a> JsonFinding<'a> {
             confidence: f.confidence.as_str(),
             details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note: f.note,
+            image: f.image.as_ref().map(|i| i.image.as_str()),
+            image_digest: f.image.as_ref().and_then(|i| i.image_digest.as_deref()),
+            layer_index: f.image.as_ref().and_then(|i| i.layer_index),
+            layer_digest: f.image.as_ref().and_then(|i| i.layer_digest.as_deref()),
+            created_by: f.image.as_ref().and_then(|i| i.created_by.as_deref()),
+            deleted_in_final_image: f
+                .image
+                .as_ref()
+                .filter(|i| i.layer_index.is_some())
+                .map(|i| i.deleted_in_final_image),
             ci_system: f.ci.as_ref().map(|c| c.system),
             job: f.ci.as_ref().and_then(|c| c.job.as_deref()),
             step: f.ci.as_ref().and_then(|c| c.step.as_deref()),

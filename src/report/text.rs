@@ -57,6 +57,18 @@ pub(super) fn place(f: &Finding) -> String {
             s.push_str("  [removed from HEAD, still in history]");
         }
     }
+    if let Some(img) = &f.image
+        && let Some(layer) = img.layer_index
+    {
+        s.push_str(&format!("  layer {layer}"));
+        if let Some(by) = &img.created_by {
+            let by: String = by.chars().take(60).collect();
+            s.push_str(&format!(" ({by})"));
+        }
+        if img.deleted_in_final_image {
+            s.push_str("  [deleted in the final image, still in the layer]");
+        }
+    }
     s
 }
 

@@ -4,6 +4,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod image;
 pub mod staged;
 
 use std::fmt;

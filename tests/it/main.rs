@@ -12,6 +12,7 @@ mod rules;
 mod scan_ci;
 mod scan_fs;
 mod scan_git;
+mod scan_image;
 mod staged;
 mod util;
 mod validate;
