@@ -250,6 +250,8 @@ fn private_key(block: &[u8]) -> Option<Vec<(&'static str, String)>> {
     let text = std::str::from_utf8(block).ok()?;
     // JSON-escaped blocks (service-account files) use the two characters `\n`.
     let text = text.replace("\\n", "\n").replace("\\r", "");
+    // Keys indented in YAML blocks or config files: compare lines without their indentation.
+    let text: String = text.lines().map(str::trim).collect::<Vec<_>>().join("\n");
     if text.starts_with("PuTTY-User-Key-File-") {
         let kind = text.lines().next()?.split(':').nth(1)?.trim().to_owned();
         let enc = text
