@@ -209,6 +209,8 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// Use no ignore file at all (not even a discovered one).
     pub no_ignore_file: bool,
+    /// The scan reads a few small inputs (pre-commit): build the cheaper prefilter.
+    pub small_inputs: bool,
 }
 
 impl ScanSettings {
@@ -305,7 +307,11 @@ impl ScanConfig {
         Ok(ScanConfig {
             inline_allow: settings.inline_allow,
             suppressions: Suppressions { ignore, baseline },
-            detector: Detector::new(Arc::new(rules)),
+            detector: if settings.small_inputs {
+                Detector::for_small_inputs(Arc::new(rules))
+            } else {
+                Detector::new(Arc::new(rules))
+            },
             fs: FsOptions {
                 threads: settings.threads,
                 respect_ignore: settings.respect_ignore,

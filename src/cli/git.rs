@@ -50,7 +50,10 @@ pub struct GitArgs {
 pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     let repo = git::open(&args.repo)?;
     let root = staged::root(&repo).to_owned();
-    let settings = args.options.settings(root.clone());
+    let settings = crate::config::ScanSettings {
+        small_inputs: args.staged,
+        ..args.options.settings(root.clone())
+    };
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
     let bar = Bar::new(
         !global.quiet && !args.options.no_progress && !args.staged,

@@ -178,6 +178,7 @@ impl ScanOptions {
             ignore_file: self.ignore_file.clone(),
             baseline: self.baseline.clone(),
             no_ignore_file: false,
+            small_inputs: false,
         }
     }
 }

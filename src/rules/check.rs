@@ -96,6 +96,10 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
             rule_id: Some(rule.id.clone()),
             message,
         };
+        if let Err(message) = super::check_pattern(&rule.pattern) {
+            report.problems.push(problem(message));
+            continue;
+        }
         if rule.examples.is_empty() {
             report.problems.push(problem("has no examples".into()));
         }

@@ -253,8 +253,8 @@ impl RuleSet {
     /// The rules embedded in the binary.
     pub fn builtin() -> Result<RuleSet, LoadError> {
         let mut set = RuleSet::default();
-        for (name, text) in BUILTIN_RULE_FILES {
-            set.add_text(&format!("builtin:{name}"), text, false)?;
+        for (name, json) in BUILTIN_RULE_FILES {
+            set.add_json(&format!("builtin:{name}"), json)?;
         }
         Ok(set)
     }
@@ -276,6 +276,16 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Adds built-in rules from their build-time JSON form (patterns compile lazily).
+    fn add_json(&mut self, source: &str, json: &str) -> Result<(), LoadError> {
+        let file: RuleFileSyntax = serde_json::from_str(json).map_err(|e| LoadError::Invalid {
+            path: source.to_owned(),
+            id: String::new(),
+            message: e.to_string(),
+        })?;
+        self.add_syntax(source, file, false)
+    }
+
     /// Parses and adds the rules of one YAML text. `eager` compiles the patterns now.
     pub fn add_text(&mut self, source: &str, text: &str, eager: bool) -> Result<(), LoadError> {
         let file: RuleFileSyntax =
@@ -283,6 +293,15 @@ impl RuleSet {
                 path: source.to_owned(),
                 source: e,
             })?;
+        self.add_syntax(source, file, eager)
+    }
+
+    fn add_syntax(
+        &mut self,
+        source: &str,
+        file: RuleFileSyntax,
+        eager: bool,
+    ) -> Result<(), LoadError> {
         let default_remediation = file.remediation;
         for syntax in file.rules {
             let rule = validate(
@@ -335,6 +354,25 @@ impl RuleSet {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+}
+
+/// Checks that a pattern parses (in the dialect rules are compiled with) and has exactly one
+/// capture group.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("pattern does not compile: {e}"))?;
+    let captures = hir.properties().explicit_captures_len();
+    if captures != 1 {
+        return Err(format!(
+            "pattern must have exactly one capture group (the secret), found {captures}"
+        ));
+    }
+    compile(pattern).map_err(|e| format!("pattern does not compile: {e}"))?;
+    Ok(())
 }
 
 /// The rule files named by a path: the file itself, or the `*.yml`/`*.yaml` files of a
@@ -407,19 +445,11 @@ fn validate(
             "entropy {e} is outside 0..=8 bits per byte"
         )));
     }
-    // Why: parsing is cheap and catches syntax errors and the capture count; building the
-    // automaton is not, so built-in rules (compiled and run by the test suite) build lazily.
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&s.pattern)
-        .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
-    let captures = hir.properties().explicit_captures_len();
-    if captures != 1 {
-        return Err(invalid(format!(
-            "pattern must have exactly one capture group (the secret), found {captures}"
-        )));
+    // Why: built-in rules are parsed, compiled and run by `rules check` in the test suite, so
+    // start-up does no regex work for them (it is most of the load time of a pre-commit hook);
+    // rules from files are checked here, before the scan starts.
+    if eager {
+        check_pattern(&s.pattern).map_err(invalid)?;
     }
     let remediation = match (&s.remediation, default_remediation) {
         (Some(r), _) | (None, Some(r)) => {
