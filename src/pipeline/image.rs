@@ -107,6 +107,24 @@ pub fn scan_image(
                 counters.diagnostic(&d, on_diagnostic);
                 return;
             }
+            if let Some(kind) = crate::sources::archive::kind(file.path, file.bytes) {
+                let nested = super::scan_archive(
+                    config,
+                    kind,
+                    file.bytes,
+                    file.path,
+                    &mut scratch,
+                    &mut matches,
+                    &counters,
+                    on_diagnostic,
+                );
+                for mut f in nested {
+                    f.image = Some(Arc::clone(&layer_provs[file.layer]));
+                    f.note = Some(IMAGE_NOTE);
+                    found.push((Some(file.layer), f));
+                }
+                return;
+            }
             let head = &file.bytes[..file.bytes.len().min(BINARY_SNIFF_LEN)];
             if !config.fs.scan_binary && memchr::memchr(0, head).is_some() {
                 // Why: images hold thousands of binaries; they are counted, not listed.
@@ -172,7 +190,8 @@ pub fn scan_image(
         .into_iter()
         .map(|(layer, mut f)| {
             if let Some(layer) = layer
-                && deletions.deleted(layer, f.origin.relative())
+                                // An entry of an archive goes with the archive file itself.
+                && deletions.deleted(layer, f.origin.relative().split("!/").next().unwrap_or_default())
                 && let Some(p) = &f.image
             {
                 let mut p = (**p).clone();

@@ -18,9 +18,9 @@ use serde::Serialize;
 
 use crate::{
     config::ScanConfig,
-    finding::{self, Finding},
+    finding::{self, Finding, Origin},
     sources::{
-        Diagnostic,
+        Diagnostic, archive,
         fs::{self, Event, Input, Visitor},
     },
 };
@@ -157,6 +157,25 @@ pub fn scan_fs(
             Event::Blob { origin, bytes } => {
                 counters.scanned(bytes.len());
                 progress.advance(1, bytes.len() as u64);
+                if let Some(kind) = archive::kind(origin.relative(), bytes) {
+                    let nested = scan_archive(
+                        config,
+                        kind,
+                        bytes,
+                        origin.display(),
+                        &mut scratch,
+                        &mut matches,
+                        counters,
+                        on_diagnostic,
+                    );
+                    if !nested.is_empty() {
+                        findings
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(nested);
+                    }
+                    return;
+                }
                 let mut allowed = 0;
                 let paths = [origin.relative()];
                 let located = finding::analyze(
@@ -187,6 +206,66 @@ pub fn scan_fs(
     sort(&mut findings);
     let stats = counters.into_stats(start);
     ScanOutcome { findings, stats }
+}
+
+/// Scans the entries of an archive held in memory (recursively, bounded); returns findings whose
+/// paths read `outer.jar!/inner/path`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_archive(
+    config: &ScanConfig,
+    kind: archive::Kind,
+    bytes: &[u8],
+    path: &str,
+    scratch: &mut crate::detect::Scratch,
+    matches: &mut Vec<crate::detect::Match>,
+    counters: &Counters,
+    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+) -> Vec<Finding> {
+    let detector = &config.detector;
+    let mut out = Vec::new();
+    archive::walk(
+        kind,
+        bytes,
+        path,
+        config.fs.max_file_size,
+        &mut |event| match event {
+            archive::Nested::File { path, bytes } => {
+                let head = &bytes[..bytes.len().min(crate::sources::fs::BINARY_SNIFF_LEN)];
+                if !config.fs.scan_binary && memchr::memchr(0, head).is_some() {
+                    return;
+                }
+                counters.scanned(bytes.len());
+                let mut allowed = 0;
+                let located = finding::analyze(
+                    detector,
+                    bytes,
+                    &[path],
+                    config.inline_allow,
+                    scratch,
+                    matches,
+                    &mut allowed,
+                );
+                counters.inline_suppressed(allowed);
+                let origin = Origin::File {
+                    path: path.to_owned(),
+                    relative: path.to_owned(),
+                };
+                out.extend(
+                    located
+                        .iter()
+                        .map(|l| Finding::new(detector, l, origin.clone())),
+                );
+            }
+            archive::Nested::Error { path, message } => {
+                let d = Diagnostic::Warning {
+                    path,
+                    kind: crate::sources::WarningKind::CorruptObject(message),
+                };
+                counters.diagnostic(&d, on_diagnostic);
+            }
+        },
+    );
+    out
 }
 
 /// Sorts findings for stable output: path, line, column, rule.

@@ -188,7 +188,11 @@ fn read_file(
         let mut f = f.take(cap);
         // Why: sniff the head first so that a large binary file costs one small read.
         (&mut f).take(BINARY_SNIFF_LEN as u64).read_to_end(buf)?;
-        if !opts.scan_binary && memchr::memchr(0, buf).is_some() {
+        // Why: archives are binary by nature; they are opened and their entries scanned.
+        if !opts.scan_binary
+            && memchr::memchr(0, buf).is_some()
+            && !super::archive::has_archive_name(&rel)
+        {
             return Ok(Read::Binary);
         }
         f.read_to_end(buf)?;
@@ -250,7 +254,7 @@ fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor
     let path = origin.display().to_owned();
     let head = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
     let binary = memchr::memchr(0, head).is_some();
-    if binary && !opts.scan_binary {
+    if binary && !opts.scan_binary && !super::archive::has_archive_name(origin.relative()) {
         visit(Event::Diagnostic(Diagnostic::Skipped {
             path,
             reason: SkipReason::Binary,

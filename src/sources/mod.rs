@@ -2,6 +2,7 @@
 //! its [`Origin`](crate::finding::Origin), to a per-worker visitor. Sources never match; problems
 //! with one input become [`Diagnostic`]s and the enumeration goes on.
 
+pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod image;

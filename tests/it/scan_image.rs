@@ -433,3 +433,71 @@ fn registry_references_say_what_to_do() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("docker save"));
 }
+
+fn jar(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn archives_inside_layers_and_directories_are_opened() {
+    let props = format!(
+        "db.url=jdbc:postgresql://db/app\nstripe.key={}\n",
+        stripe_key()
+    );
+    let inner_tgz = gz(&layer_tar(&[Entry::File(
+        "conf/token.txt",
+        format!("slack {}\n", slack_token()).into_bytes(),
+    )]));
+    let app = jar(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n".to_vec()),
+        (
+            "BOOT-INF/classes/application.properties",
+            props.into_bytes(),
+        ),
+        ("BOOT-INF/lib/extra.tgz", inner_tgz),
+    ]);
+    // In a directory.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app.jar"), &app).unwrap();
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let f = findings(&json(&out.stdout)).clone();
+    let paths: Vec<&str> = f.iter().map(|x| x["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"app.jar!/BOOT-INF/classes/application.properties"),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"app.jar!/BOOT-INF/lib/extra.tgz!/conf/token.txt"),
+        "{paths:?}"
+    );
+    // In an image layer, deleted by a later layer's whiteout of the jar.
+    let l0 = layer_tar(&[Entry::File("srv/app.jar", app)]);
+    let l1 = layer_tar(&[Entry::File("srv/.wh.app.jar", Vec::new())]);
+    let cfg = config(
+        &[
+            ("COPY app.jar /srv/", false),
+            ("RUN rm /srv/app.jar", false),
+        ],
+        &[],
+    );
+    let image = write_docker_archive(dir.path(), &l0, &gz(&l1), &cfg);
+    let (code, f, stderr) = scan(&image, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let p = f
+        .iter()
+        .find(|x| x["path"] == "srv/app.jar!/BOOT-INF/classes/application.properties")
+        .unwrap();
+    assert_eq!(p["line"], 2);
+    assert_eq!(p["deleted_in_final_image"], true);
+}
