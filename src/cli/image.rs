@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 
 use super::{GlobalArgs, ScanOptions, diagnostics::DiagnosticPrinter, progress::Bar, scan::finish};
-use crate::{config::ScanConfig, pipeline::image::scan_image, sources::image::Limits};
+use crate::{
+    config::ScanConfig,
+    pipeline::image::scan_image,
+    sources::{image::Limits, registry::RegistryOptions},
+};
 
 /// `leakhound image REF`
 #[derive(Debug, Clone, ClapArgs)]
@@ -23,6 +27,21 @@ pub struct ImageArgs {
     /// Scan files that look binary instead of skipping them
     #[arg(long)]
     pub scan_binary: bool,
+    /// Platform to pick from a multi-platform image
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", default_value = "linux/amd64")]
+    pub platform: String,
+    /// Registry user name (the password is read from standard input with --password-stdin)
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the registry password from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Allow plain HTTP to this registry (always allowed for localhost and 127.0.0.1)
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Seconds to wait for the registry to connect or answer
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub registry_timeout: u64,
     /// Shared scan and output options
     #[command(flatten)]
     pub options: ScanOptions,
@@ -45,8 +64,31 @@ pub fn run(global: &GlobalArgs, args: &ImageArgs) -> anyhow::Result<ExitCode> {
         max_ratio: args.max_ratio,
         max_file_size: config.fs.max_file_size,
     };
-    let mut outcome = scan_image(&config, &args.image, limits, &|d| printer.print(d), &bar)
-        .context("image scan failed")?;
+    let password = if args.password_stdin {
+        let mut p = String::new();
+        std::io::stdin()
+            .read_line(&mut p)
+            .context("failed to read the password from standard input")?;
+        Some(p.trim_end_matches(['\n', '\r']).to_owned())
+    } else {
+        None
+    };
+    let registry = RegistryOptions {
+        username: args.username.clone(),
+        password,
+        insecure: args.insecure_registry,
+        platform: args.platform.clone(),
+        timeout_secs: args.registry_timeout,
+    };
+    let mut outcome = scan_image(
+        &config,
+        &args.image,
+        &registry,
+        limits,
+        &|d| printer.print(d),
+        &bar,
+    )
+    .context("image scan failed")?;
     bar.finish();
     printer.finish();
     finish(global, &args.options, &config, &mut outcome, None)

@@ -25,13 +25,14 @@ delete the old image tags and digests from every registry.";
 pub fn scan_image(
     config: &ScanConfig,
     reference: &str,
+    registry: &crate::sources::registry::RegistryOptions,
     limits: Limits,
     on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
     progress: &dyn super::Progress,
 ) -> Result<ScanOutcome, image::Error> {
     let start = Instant::now();
     let counters = Counters::default();
-    let img = image::open(reference)?;
+    let img = image::open(reference, registry)?;
     progress.total(img.layers.len() as u64 + 1);
     let detector = &config.detector;
     let mut scratch = detector.scratch();

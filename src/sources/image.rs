@@ -43,11 +43,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// Registry references are not supported yet.
-    #[error(
-        "{0}: pulling from a registry is not supported yet; save the image first (docker save -o app.tar IMAGE, or skopeo copy docker://IMAGE oci-archive:app.tar)"
-    )]
-    Registry(String),
+    /// The registry could not be read.
+    #[error("{reference}: {message}")]
+    Registry {
+        /// The reference.
+        reference: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Limits for reading hostile images.
@@ -87,6 +90,8 @@ enum Location {
     Range { offset: u64, size: u64 },
     /// A file (OCI layout blob).
     File(PathBuf),
+    /// A registry blob, by digest.
+    Remote(String),
 }
 
 /// An opened image: its metadata and layers.
@@ -101,6 +106,7 @@ pub struct Image {
     /// Layers, bottom first.
     pub layers: Vec<Layer>,
     archive: Option<PathBuf>,
+    client: Option<super::registry::Client>,
 }
 
 /// A regular file of a layer.
@@ -180,8 +186,9 @@ struct DockerManifestEntry {
 /// Metadata files are small; a larger one is hostile.
 const MAX_METADATA: u64 = 16 << 20;
 
-/// Opens an image: an archive file, or an OCI layout directory (`DIR` or `DIR:tag`).
-pub fn open(reference: &str) -> Result<Image, Error> {
+/// Opens an image: an archive file, an OCI layout directory (`DIR` or `DIR:tag`), or a
+/// registry reference (`host[:port]/name[:tag|@digest]`).
+pub fn open(reference: &str, registry: &super::registry::RegistryOptions) -> Result<Image, Error> {
     let (path_part, tag) = match reference.rsplit_once(':') {
         Some((p, t)) if Path::new(p).is_dir() && !t.contains('/') => (p, Some(t)),
         _ => (reference, None),
@@ -191,8 +198,8 @@ pub fn open(reference: &str) -> Result<Image, Error> {
         return open_layout(reference, path, tag);
     }
     if !path.exists() {
-        if reference.contains('/') && !reference.starts_with('.') && !reference.starts_with('/') {
-            return Err(Error::Registry(reference.to_owned()));
+        if let Some(r) = super::registry::parse_reference(reference) {
+            return open_registry(reference, &r, registry);
         }
         return Err(Error::Open {
             reference: reference.to_owned(),
@@ -271,6 +278,7 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
             config,
             layers,
             archive: Some(path.to_owned()),
+            client: None,
         }
     } else if let Some(index_json) = small.get("index.json") {
         let read_blob = |digest: &str| -> Result<Vec<u8>, Error> {
@@ -317,6 +325,7 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
             config,
             layers,
             archive: Some(path.to_owned()),
+            client: None,
         }
     } else {
         return Err(format_err(
@@ -379,6 +388,43 @@ fn open_layout(reference: &str, dir: &Path, tag: Option<&str>) -> Result<Image, 
         config,
         layers,
         archive: None,
+        client: None,
+    };
+    attach_history(&mut image);
+    Ok(image)
+}
+
+fn open_registry(
+    reference: &str,
+    r: &super::registry::Reference,
+    opts: &super::registry::RegistryOptions,
+) -> Result<Image, Error> {
+    let err = |message: String| Error::Registry {
+        reference: reference.to_owned(),
+        message,
+    };
+    let client = super::registry::Client::new(r, opts).map_err(err)?;
+    let platform = if opts.platform.is_empty() {
+        "linux/amd64"
+    } else {
+        opts.platform.as_str()
+    };
+    let (config, digest, layer_digests) = client.resolve(&r.reference, platform).map_err(err)?;
+    let layers = layer_digests
+        .into_iter()
+        .map(|d| Layer {
+            digest: Some(d.clone()),
+            created_by: None,
+            location: Location::Remote(d),
+        })
+        .collect();
+    let mut image = Image {
+        reference: reference.to_owned(),
+        digest: Some(digest),
+        config,
+        layers,
+        archive: None,
+        client: Some(client),
     };
     attach_history(&mut image);
     Ok(image)
@@ -588,6 +634,16 @@ fn read_layer(
             let size = f.metadata().map_err(|e| e.to_string())?.len();
             (Box::new(f), size)
         }
+        // Streamed from the registry: the ratio guard has no size to work from; the layer cap
+        // still applies.
+        Location::Remote(digest) => (
+            image
+                .client
+                .as_ref()
+                .ok_or("no registry client")?
+                .blob(digest)?,
+            u64::MAX,
+        ),
     };
     let mut hashing = HashingReader {
         inner: raw,

@@ -7,6 +7,7 @@
 mod corpus;
 mod gitrepo;
 mod lifecycle;
+mod registry;
 mod report;
 mod rules;
 mod scan_ci;

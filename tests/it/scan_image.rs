@@ -425,13 +425,49 @@ fn decompression_bombs_and_digest_mismatches_are_errors() {
 }
 
 #[test]
-fn registry_references_say_what_to_do() {
+fn unreachable_and_silent_registries_are_clear_errors() {
+    // nothing listens on this port
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = leakhound()
-        .args(["image", "registry.example.invalid/team/app:1.4"])
+        .args(["image", &format!("127.0.0.1:{port}/team/app:1")])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("docker save"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // a server that accepts and never answers: the timeout ends the wait
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let start = std::time::Instant::now();
+    let out = leakhound()
+        .args([
+            "image",
+            &format!("127.0.0.1:{port}/team/app:1"),
+            "--registry-timeout",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("timeout")
+            || String::from_utf8_lossy(&out.stderr)
+                .to_lowercase()
+                .contains("timed out"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(silent);
 }
 
 fn jar(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
