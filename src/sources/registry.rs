@@ -55,7 +55,8 @@ pub struct Reference {
 /// ```
 pub fn parse_reference(s: &str) -> Option<Reference> {
     let (host, rest) = s.split_once('/')?;
-    if !(host.contains('.') || host.contains(':') || host == "localhost") || rest.is_empty() {
+    let looks_like_host = host.contains('.') || host.contains(':') || host == "localhost";
+    if !looks_like_host || host.starts_with('.') || host.ends_with('.') || rest.is_empty() {
         return None;
     }
     let (name, reference) = match rest.split_once('@') {
