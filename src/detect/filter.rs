@@ -22,6 +22,7 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "123456789",
     "abcdefghij",
     "${",
+    "#{",
     "{{",
     "}}",
     "%(",

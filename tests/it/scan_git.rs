@@ -406,3 +406,49 @@ fn sarif_for_history_is_valid_and_repo_relative() {
             .contains("introduced in commit")
     );
 }
+
+#[test]
+fn linked_worktrees_scan_history_and_staged_changes() {
+    let r = Repo::init();
+    r.write("a.txt", "a\n");
+    r.commit("init");
+    let linked = r.path().parent().unwrap().join(format!(
+        "{}-linked",
+        r.path().file_name().unwrap().to_string_lossy()
+    ));
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        linked.to_str().unwrap(),
+        "-b",
+        "feature",
+    ]);
+    fs::write(linked.join("k.env"), format!("K={}\n", stripe_key())).unwrap();
+    let status = git_command(&linked)
+        .args(["add", "k.env"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = leakhound()
+        .current_dir(&linked)
+        .args(["git", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(findings(&json(&out.stdout))[0]["path"], "k.env");
+    let c = git_command(&linked)
+        .args(["commit", "-q", "-m", "leak"])
+        .status()
+        .unwrap();
+    assert!(c.success());
+    // history read from the main work tree sees the commit on the worktree's branch
+    let (code, f, _, _) = scan(r.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        f.iter()
+            .any(|x| x["path"] == "k.env" && x["in_head"] == false),
+        "{f:#?}"
+    );
+    fs::remove_dir_all(&linked).unwrap();
+}
