@@ -318,3 +318,236 @@ fn basic_auth_with_password_stdin_and_docker_config() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn platform_is_picked_from_a_multi_platform_index() {
+    let reg = start(None);
+    let base = format!("http://127.0.0.1:{}/v2/team/multi", reg.port);
+    let a = agent();
+    let mut manifest_for = |arch: &str, file: &str, content: String| -> (String, usize) {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, file, content.as_bytes()).unwrap();
+        let layer = b.into_inner().unwrap();
+        let config = serde_json::to_vec(&json!({"architecture": arch, "os": "linux", "config": {}, "history": [{"created_by": format!("ADD {file}")}]})).unwrap();
+        let dl = push_blob(&base, None, &layer);
+        let dc = push_blob(&base, None, &config);
+        let m = serde_json::to_vec(&json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": dc, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": dl, "size": layer.len()}],
+        }))
+        .unwrap();
+        let digest = format!("sha256:{:x}", Sha256::digest(&m));
+        let resp = a
+            .put(format!("{base}/manifests/{digest}"))
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            .send(&m[..])
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        (digest, m.len())
+    };
+    let (amd, amd_len) = manifest_for("amd64", "amd.env", format!("K={}\n", stripe_key()));
+    let (arm, arm_len) = manifest_for("arm64", "arm.env", format!("T={}\n", slack_token()));
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd, "size": amd_len, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm, "size": arm_len, "platform": {"os": "linux", "architecture": "arm64"}},
+        ],
+    }))
+    .unwrap();
+    let resp = a
+        .put(format!("{base}/manifests/2.0"))
+        .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+        .send(&index[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let image = format!("127.0.0.1:{}/team/multi:2.0", reg.port);
+    let paths = |extra: &[&str]| -> Vec<String> {
+        let out = leakhound()
+            .args(["image", &image, "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        findings(&json(&out.stdout))
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        paths(&[]),
+        vec!["amd.env".to_owned()],
+        "linux/amd64 by default"
+    );
+    assert_eq!(
+        paths(&["--platform", "linux/arm64"]),
+        vec!["arm.env".to_owned()]
+    );
+    let out = leakhound()
+        .args(["image", &image, "--platform", "linux/s390x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no manifest for linux/s390x"));
+}
+
+/// A minimal registry on 127.0.0.1 that demands a bearer token from its own token endpoint
+/// (the Docker Hub / GHCR flow), serving one image. Each connection answers one request.
+fn bearer_mock(
+    blobs: std::collections::HashMap<String, (String, Vec<u8>)>,
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        listener.set_nonblocking(false).unwrap();
+        for stream in listener.incoming().take(12) {
+            let Ok(mut stream) = stream else { break };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut auth = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if line.to_ascii_lowercase().starts_with("authorization:") {
+                    auth = line[14..].trim().to_owned();
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            seen.push(format!("{path} [{auth}]"));
+            let (status, ctype, body, extra): (&str, String, Vec<u8>, String) = if path
+                .starts_with("/token?")
+            {
+                let ok = path.contains("service=mock")
+                    && path.contains("scope=repository%3Ateam%2Fapp%3Apull");
+                if ok {
+                    (
+                        "200 OK",
+                        "application/json".into(),
+                        br#"{"token":"tok-123"}"#.to_vec(),
+                        String::new(),
+                    )
+                } else {
+                    (
+                        "400 Bad Request",
+                        "text/plain".into(),
+                        b"bad".to_vec(),
+                        String::new(),
+                    )
+                }
+            } else if auth != "Bearer tok-123" {
+                let challenge = format!(
+                    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"mock\",scope=\"repository:team/app:pull\"\r\n"
+                );
+                (
+                    "401 Unauthorized",
+                    "application/json".into(),
+                    b"{}".to_vec(),
+                    challenge,
+                )
+            } else if let Some((ctype, data)) = blobs.get(&path) {
+                ("200 OK", ctype.clone(), data.clone(), String::new())
+            } else {
+                (
+                    "404 Not Found",
+                    "application/json".into(),
+                    b"{}".to_vec(),
+                    String::new(),
+                )
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+                body.len()
+            );
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&body));
+        }
+        seen
+    });
+    (port, handle)
+}
+
+#[test]
+fn bearer_token_challenge_flow() {
+    let layer = {
+        let mut b = tar::Builder::new(Vec::new());
+        let content = format!("K={}\n", stripe_key());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "srv/k.env", content.as_bytes())
+            .unwrap();
+        b.into_inner().unwrap()
+    };
+    let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "config": {}, "history": [{"created_by": "ADD k.env"}]})).unwrap();
+    let d = |b: &[u8]| format!("sha256:{:x}", Sha256::digest(b));
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d(&layer), "size": layer.len()}],
+    }))
+    .unwrap();
+    let mut blobs = std::collections::HashMap::new();
+    blobs.insert(
+        "/v2/team/app/manifests/1".to_owned(),
+        (
+            "application/vnd.oci.image.manifest.v1+json".to_owned(),
+            manifest.clone(),
+        ),
+    );
+    blobs.insert(
+        format!("/v2/team/app/blobs/{}", d(&config)),
+        ("application/octet-stream".to_owned(), config.clone()),
+    );
+    blobs.insert(
+        format!("/v2/team/app/blobs/{}", d(&layer)),
+        ("application/octet-stream".to_owned(), layer.clone()),
+    );
+    let (port, server) = bearer_mock(blobs);
+    let out = leakhound()
+        .args([
+            "image",
+            &format!("127.0.0.1:{port}/team/app:1"),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(findings(&json(&out.stdout))[0]["path"], "srv/k.env");
+    // stop the mock: it serves a bounded number of connections
+    for _ in 0..12 {
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    }
+    let seen = server.join().unwrap();
+    assert!(seen.iter().any(|r| r.starts_with("/token?")), "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|r| r.contains("/blobs/") && r.ends_with("[Bearer tok-123]")),
+        "{seen:#?}"
+    );
+}
