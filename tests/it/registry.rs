@@ -324,7 +324,7 @@ fn platform_is_picked_from_a_multi_platform_index() {
     let reg = start(None);
     let base = format!("http://127.0.0.1:{}/v2/team/multi", reg.port);
     let a = agent();
-    let mut manifest_for = |arch: &str, file: &str, content: String| -> (String, usize) {
+    let manifest_for = |arch: &str, file: &str, content: String| -> (String, usize) {
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
         h.set_size(content.len() as u64);
