@@ -62,17 +62,9 @@ use crate::{finding::Finding, pipeline::Stats, rules::Remediation};
 /// The version of the JSON schema above.
 pub const SCHEMA_VERSION: &str = "1";
 
-/// One finding as serialized.
+/// Where one finding is: the per-place fields shared by `FINDING` and `--group` locations.
 #[derive(Debug, Serialize)]
-pub struct JsonFinding<'a> {
-    /// Rule id.
-    pub rule_id: &'a str,
-    /// Rule name.
-    pub rule_name: &'a str,
-    /// Provider.
-    pub provider: &'a str,
-    /// Severity.
-    pub severity: &'static str,
+pub struct JsonPlace<'a> {
     /// Path as shown.
     pub path: &'a str,
     /// Start line.
@@ -83,22 +75,6 @@ pub struct JsonFinding<'a> {
     pub end_line: usize,
     /// End column.
     pub end_column: usize,
-    /// Secret, redacted unless shown.
-    pub secret: String,
-    /// Stable secret id.
-    pub secret_id: &'a str,
-    /// Remediation.
-    pub remediation: &'a Remediation,
-    /// Offline check result.
-    pub validation: &'static str,
-    /// Confidence.
-    pub confidence: &'static str,
-    /// Decoded details.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub details: std::collections::BTreeMap<&'static str, &'a str>,
-    /// Context-specific advice.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
     /// CI system, for CI configuration findings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci_system: Option<&'static str>,
@@ -152,41 +128,29 @@ pub struct JsonFinding<'a> {
     pub in_head: Option<bool>,
 }
 
-impl<'a> JsonFinding<'a> {
-    /// The serialized view of a finding.
-    pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
+impl<'a> JsonPlace<'a> {
+    /// The place of a finding.
+    pub fn new(f: &'a Finding) -> Self {
         let commit = f.git.as_ref().and_then(|g| g.commit.as_deref());
-        JsonFinding {
-            rule_id: &f.rule_id,
-            rule_name: &f.rule_name,
-            provider: &f.provider,
-            severity: f.severity.as_str(),
+        let image = f.image.as_deref();
+        JsonPlace {
             path: f.origin.display(),
             line: f.region.line,
             column: f.region.column,
             end_line: f.region.end_line,
             end_column: f.region.end_column,
-            secret: shown_secret(f, show_secrets),
-            secret_id: &f.secret_id,
-            remediation: &f.remediation,
-            validation: f.validation.as_str(),
-            confidence: f.confidence.as_str(),
-            details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
-            note: f.note,
-            image: f.image.as_ref().map(|i| i.image.as_str()),
-            image_digest: f.image.as_ref().and_then(|i| i.image_digest.as_deref()),
-            layer_index: f.image.as_ref().and_then(|i| i.layer_index),
-            layer_digest: f.image.as_ref().and_then(|i| i.layer_digest.as_deref()),
-            created_by: f.image.as_ref().and_then(|i| i.created_by.as_deref()),
-            deleted_in_final_image: f
-                .image
-                .as_ref()
-                .filter(|i| i.layer_index.is_some())
-                .map(|i| i.deleted_in_final_image),
             ci_system: f.ci.as_ref().map(|c| c.system),
             job: f.ci.as_ref().and_then(|c| c.job.as_deref()),
             step: f.ci.as_ref().and_then(|c| c.step.as_deref()),
             detail: f.ci.as_ref().map(|c| c.detail.as_str()),
+            image: image.map(|i| i.image.as_str()),
+            image_digest: image.and_then(|i| i.image_digest.as_deref()),
+            layer_index: image.and_then(|i| i.layer_index),
+            layer_digest: image.and_then(|i| i.layer_digest.as_deref()),
+            created_by: image.and_then(|i| i.created_by.as_deref()),
+            deleted_in_final_image: image
+                .filter(|i| i.layer_index.is_some())
+                .map(|i| i.deleted_in_final_image),
             commit: commit.map(|c| c.id.as_str()),
             author: commit.map(|c| c.author.as_str()),
             email: commit.map(|c| c.email.as_str()),
@@ -194,6 +158,58 @@ impl<'a> JsonFinding<'a> {
             summary: commit.map(|c| c.summary.as_str()),
             blob: f.git.as_ref().map(|g| g.blob.as_str()),
             in_head: f.git.as_ref().and_then(|g| g.in_head),
+        }
+    }
+}
+
+/// One finding as serialized: the secret's fields and its place.
+#[derive(Debug, Serialize)]
+pub struct JsonFinding<'a> {
+    /// Rule id.
+    pub rule_id: &'a str,
+    /// Rule name.
+    pub rule_name: &'a str,
+    /// Provider.
+    pub provider: &'a str,
+    /// Severity.
+    pub severity: &'static str,
+    /// Where.
+    #[serde(flatten)]
+    pub place: JsonPlace<'a>,
+    /// Secret, redacted unless shown.
+    pub secret: String,
+    /// Stable secret id.
+    pub secret_id: &'a str,
+    /// Remediation.
+    pub remediation: &'a Remediation,
+    /// Offline check result.
+    pub validation: &'static str,
+    /// Confidence.
+    pub confidence: &'static str,
+    /// Decoded details.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub details: std::collections::BTreeMap<&'static str, &'a str>,
+    /// Context-specific advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+impl<'a> JsonFinding<'a> {
+    /// The serialized view of a finding.
+    pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
+        JsonFinding {
+            rule_id: &f.rule_id,
+            rule_name: &f.rule_name,
+            provider: &f.provider,
+            severity: f.severity.as_str(),
+            place: JsonPlace::new(f),
+            secret: shown_secret(f, show_secrets),
+            secret_id: &f.secret_id,
+            remediation: &f.remediation,
+            validation: f.validation.as_str(),
+            confidence: f.confidence.as_str(),
+            details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+            note: f.note,
         }
     }
 }
@@ -272,42 +288,6 @@ impl Reporter for JsonReporter {
     }
 }
 
-/// One place of a secret, in `--group` output.
-#[derive(Debug, Serialize)]
-pub struct JsonLocation<'a> {
-    /// Path as shown.
-    pub path: &'a str,
-    /// Start line.
-    pub line: usize,
-    /// Start column.
-    pub column: usize,
-    /// End line.
-    pub end_line: usize,
-    /// End column.
-    pub end_column: usize,
-    /// Introducing commit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<&'a str>,
-    /// Its author.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author: Option<&'a str>,
-    /// Its author's email.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<&'a str>,
-    /// Its author date.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<&'a str>,
-    /// Its summary line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<&'a str>,
-    /// The blob id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blob: Option<&'a str>,
-    /// Whether the secret is still in `HEAD`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_head: Option<bool>,
-}
-
 /// One secret with all its places, in `--group` output.
 #[derive(Debug, Serialize)]
 pub struct JsonSecret<'a> {
@@ -336,7 +316,7 @@ pub struct JsonSecret<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
     /// Every place.
-    pub locations: Vec<JsonLocation<'a>>,
+    pub locations: Vec<JsonPlace<'a>>,
 }
 
 impl<'a> JsonSecret<'a> {
@@ -354,27 +334,7 @@ impl<'a> JsonSecret<'a> {
             confidence: f.confidence.as_str(),
             details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note: g.places.iter().find_map(|p| p.note),
-            locations: g
-                .places
-                .iter()
-                .map(|p| {
-                    let v = JsonFinding::new(p, false);
-                    JsonLocation {
-                        path: v.path,
-                        line: v.line,
-                        column: v.column,
-                        end_line: v.end_line,
-                        end_column: v.end_column,
-                        commit: v.commit,
-                        author: v.author,
-                        email: v.email,
-                        date: v.date,
-                        summary: v.summary,
-                        blob: v.blob,
-                        in_head: v.in_head,
-                    }
-                })
-                .collect(),
+            locations: g.places.iter().map(|p| JsonPlace::new(p)).collect(),
         }
     }
 }

@@ -537,3 +537,24 @@ fn archives_inside_layers_and_directories_are_opened() {
     assert_eq!(p["line"], 2);
     assert_eq!(p["deleted_in_final_image"], true);
 }
+
+#[test]
+fn grouped_output_keeps_image_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l0, l1, cfg) = secret_layers();
+    let image = write_docker_archive(dir.path(), &l0, &gz(&l1), &cfg);
+    let out = leakhound()
+        .args(["image", &image, "--format", "json", "--group"])
+        .output()
+        .unwrap();
+    let doc = json(&out.stdout);
+    let secret = findings(&doc)
+        .iter()
+        .find(|s| s["locations"][0]["path"] == "app/config.env")
+        .unwrap()
+        .clone();
+    let loc = &secret["locations"][0];
+    assert_eq!(loc["layer_index"], 0);
+    assert_eq!(loc["deleted_in_final_image"], true);
+    assert_eq!(loc["created_by"], "ADD rootfs /");
+}
