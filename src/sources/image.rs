@@ -297,14 +297,7 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
             f.seek(SeekFrom::Start(offset)).map_err(open_err)?;
             let mut bytes = Vec::new();
             f.take(size).read_to_end(&mut bytes).map_err(open_err)?;
-            let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
-            if actual != digest {
-                return Err(format_err(
-                    reference,
-                    format!("blob {digest} does not match its digest (it hashes to {actual})"),
-                ));
-            }
-            Ok(bytes)
+            verified(reference, digest, bytes)
         };
         let (config, digest, layer_digests) = resolve_oci(reference, index_json, None, &read_blob)?;
         let mut layers = Vec::new();
@@ -363,14 +356,7 @@ fn open_layout(reference: &str, dir: &Path, tag: Option<&str>) -> Result<Image, 
         let name = blob_name(digest)
             .ok_or_else(|| format_err(reference, format!("bad digest {digest}")))?;
         let bytes = read(dir.join(&name))?;
-        let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
-        if actual != digest {
-            return Err(format_err(
-                reference,
-                format!("blob {digest} does not match its digest (it hashes to {actual})"),
-            ));
-        }
-        Ok(bytes)
+        verified(reference, digest, bytes)
     };
     let (config, digest, layer_digests) = resolve_oci(reference, &index_json, tag, &read_blob)?;
     let mut layers = Vec::new();
@@ -428,6 +414,18 @@ fn open_registry(
     };
     attach_history(&mut image);
     Ok(image)
+}
+
+/// The blob, if it hashes to its digest.
+fn verified(reference: &str, digest: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+    let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
+    if actual != digest {
+        return Err(format_err(
+            reference,
+            format!("blob {digest} does not match its digest (it hashes to {actual})"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `sha256:hex` → `blobs/sha256/hex`, refusing anything but a hex digest.
