@@ -632,35 +632,32 @@ fn script_line(
             ctx.push("ci.secret-on-command-line", line, col, v, job, step, detail);
         }
     }
-    if let Some(c) = CURL_USER.captures(t)
-        && let Some(v) = c.get(2)
-        && literal_credential(v.as_str())
-    {
-        let detail = "a literal password in `curl -u user:password`".to_owned();
-        ctx.push(
-            "ci.literal-credential",
-            line,
-            col,
-            v.as_str(),
-            job,
-            step,
-            detail,
-        );
-    }
-    if let Some(c) = AUTH_HEADER.captures(t)
-        && let Some(v) = c.get(1)
-        && literal_credential(v.as_str())
-    {
-        let detail = "a literal credential in an Authorization header".to_owned();
-        ctx.push(
-            "ci.literal-credential",
-            line,
-            col,
-            v.as_str(),
-            job,
-            step,
-            detail,
-        );
+    // Literal credentials in command-line slots: `curl -u user:…`, `Authorization: …`.
+    for (re, group, what) in [
+        (
+            &*CURL_USER,
+            2,
+            "a literal password in `curl -u user:password`",
+        ),
+        (
+            &*AUTH_HEADER,
+            1,
+            "a literal credential in an Authorization header",
+        ),
+    ] {
+        if let Some(v) = re.captures(t).and_then(|c| c.get(group))
+            && literal_credential(v.as_str())
+        {
+            ctx.push(
+                "ci.literal-credential",
+                line,
+                col,
+                v.as_str(),
+                job,
+                step,
+                what.to_owned(),
+            );
+        }
     }
 }
 
