@@ -27,8 +27,7 @@ pub const MULTILINE_REACH: usize = 16 * 1024;
 pub struct Match {
     /// Index of the rule in the detector's rule set.
     pub rule: usize,
-    /// Byte span of the whole match.
-    pub span: (usize, usize),
+
     /// Byte span of the secret (capture group 1).
     pub secret: (usize, usize),
     /// What the rule's offline check established.
@@ -152,9 +151,7 @@ impl Detector {
             for &(ws, we) in &windows[r] {
                 let hay = &input[ws..we];
                 for caps in regex.captures_iter(hay) {
-                    let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
-                        continue;
-                    };
+                    let Some(secret) = caps.get(1) else { continue };
                     if !accept(rule, secret.as_bytes()) {
                         continue;
                     }
@@ -168,7 +165,7 @@ impl Detector {
                     };
                     out.push(Match {
                         rule: r,
-                        span: (ws + whole.start(), ws + whole.end()),
+
                         secret: (ws + secret.start(), ws + secret.end()),
                         validation,
                     });

@@ -211,12 +211,18 @@ fn attribute(
     located: Vec<(ObjectId, Vec<Located>)>,
 ) -> Vec<Finding> {
     let detector = &config.detector;
+    // Why: HEAD's tree is read only when there is something to attribute.
+    let head = if located.is_empty() {
+        None
+    } else {
+        git::head_blobs(repo)
+    };
+    let has_head = head.is_some();
     let head_secret_ids: HashSet<String> = located
         .iter()
-        .filter(|(id, _)| en.head_blobs.contains(id))
+        .filter(|(id, _)| head.as_ref().is_some_and(|h| h.contains(id)))
         .flat_map(|(_, ls)| ls.iter().map(|l| l.secret.id(&detector.rule(l.rule).id)))
         .collect();
-    let has_head = !en.head_blobs.is_empty();
     let metas: Mutex<HashMap<u32, Arc<CommitMeta>>> = Mutex::new(HashMap::new());
     let meta_of = |commit: u32| -> Arc<CommitMeta> {
         let mut metas = metas.lock().unwrap_or_else(|p| p.into_inner());

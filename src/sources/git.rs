@@ -134,8 +134,6 @@ pub struct Enumeration {
     pub blobs: HashMap<ObjectId, Vec<Place>>,
     /// Blobs in pack order: the reachable ones first, then (with `all_objects`) unreachable ones.
     pub order: Vec<ObjectId>,
-    /// Blobs in the tree of `HEAD`.
-    pub head_blobs: HashSet<ObjectId>,
     /// Notes and warnings met on the way (shallow history, submodules, unreadable objects).
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -217,6 +215,30 @@ fn corrupt(what: &str, id: &gix::oid, e: impl std::fmt::Display) -> Diagnostic {
     }
 }
 
+/// The blobs of `HEAD`'s tree, or `None` when `HEAD` is unborn or unreadable. Only history
+/// scans that found something need it (for `in_head`), so it is not part of [`enumerate`].
+pub fn head_blobs(repo: &gix::Repository) -> Option<HashSet<ObjectId>> {
+    let tree = repo.head_tree_id().ok()?;
+    let mut blobs = HashSet::new();
+    let mut stack = vec![tree.detach()];
+    let mut buf = Vec::new();
+    while let Some(t) = stack.pop() {
+        let Ok(iter) = repo.objects.find_tree_iter(&t, &mut buf) else {
+            continue;
+        };
+        for entry in iter.flatten() {
+            match entry.mode.kind() {
+                EntryKind::Tree => stack.push(entry.oid.to_owned()),
+                EntryKind::Blob | EntryKind::BlobExecutable => {
+                    blobs.insert(entry.oid.to_owned());
+                }
+                EntryKind::Commit | EntryKind::Link => {}
+            }
+        }
+    }
+    Some(blobs)
+}
+
 /// Lists the blobs to scan and where each was introduced.
 pub fn enumerate(repo: &gix::Repository, selection: &Selection) -> Result<Enumeration, Error> {
     let mut w = Walker {
@@ -270,7 +292,6 @@ pub fn enumerate(repo: &gix::Repository, selection: &Selection) -> Result<Enumer
             )),
         });
     }
-    w.head_blobs();
     w.pack_order(selection.all_objects)?;
     Ok(w.out)
 }
@@ -603,29 +624,6 @@ impl Walker<'_> {
         let out = Rc::new(out);
         self.current_trees.insert(*id, Rc::clone(&out));
         Some(out)
-    }
-
-    /// Records the blobs of `HEAD`'s tree (for `in_head`).
-    fn head_blobs(&mut self) {
-        let Ok(tree) = self.repo.head_tree_id() else {
-            return;
-        };
-        let mut stack = vec![tree.detach()];
-        let mut buf = Vec::new();
-        while let Some(t) = stack.pop() {
-            let Ok(iter) = self.repo.objects.find_tree_iter(&t, &mut buf) else {
-                continue;
-            };
-            for entry in iter.flatten() {
-                match entry.mode.kind() {
-                    EntryKind::Tree => stack.push(entry.oid.to_owned()),
-                    EntryKind::Blob | EntryKind::BlobExecutable => {
-                        self.out.head_blobs.insert(entry.oid.to_owned());
-                    }
-                    EntryKind::Commit | EntryKind::Link => {}
-                }
-            }
-        }
     }
 
     /// Orders the blobs to scan by pack offset; with `all_objects`, appends unreachable blobs.
