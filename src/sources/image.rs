@@ -21,6 +21,8 @@ use std::{
 };
 
 use serde::Deserialize;
+
+use super::oci;
 use sha2::{Digest, Sha256};
 
 /// Errors that stop an image scan.
@@ -195,7 +197,12 @@ pub fn open(reference: &str, registry: &super::registry::RegistryOptions) -> Res
     };
     let path = Path::new(path_part);
     if path.is_dir() {
-        return open_layout(reference, path, tag);
+        return open_layout(
+            reference,
+            path,
+            tag,
+            platform_or_default(&registry.platform),
+        );
     }
     if !path.exists() {
         if let Some(r) = super::registry::parse_reference(reference) {
@@ -206,7 +213,7 @@ pub fn open(reference: &str, registry: &super::registry::RegistryOptions) -> Res
             source: io::Error::from(io::ErrorKind::NotFound),
         });
     }
-    open_archive(reference, path)
+    open_archive(reference, path, platform_or_default(&registry.platform))
 }
 
 fn format_err(reference: &str, message: impl Into<String>) -> Error {
@@ -216,7 +223,7 @@ fn format_err(reference: &str, message: impl Into<String>) -> Error {
     }
 }
 
-fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
+fn open_archive(reference: &str, path: &Path, platform: &str) -> Result<Image, Error> {
     let open_err = |source| Error::Open {
         reference: reference.to_owned(),
         source,
@@ -245,7 +252,7 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
             .get(name)
             .map(|&(offset, size)| Location::Range { offset, size })
     };
-    let mut image = if let Some(manifest) = small.get("manifest.json") {
+    let image = if let Some(manifest) = small.get("manifest.json") {
         let entries: Vec<DockerManifestEntry> = serde_json::from_slice(manifest)
             .map_err(|e| format_err(reference, format!("invalid manifest.json: {e}")))?;
         let first = entries
@@ -272,36 +279,35 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
                 location,
             });
         }
-        Image {
-            reference: reference.to_owned(),
+        assemble(
+            reference,
             digest,
             config,
             layers,
-            archive: Some(path.to_owned()),
-            client: None,
-        }
+            Some(path.to_owned()),
+            None,
+        )
     } else if let Some(index_json) = small.get("index.json") {
-        let read_blob = |digest: &str| -> Result<Vec<u8>, Error> {
-            let name = blob_name(digest)
-                .ok_or_else(|| format_err(reference, format!("bad digest {digest}")))?;
+        let read_blob = |digest: &str| -> Result<Vec<u8>, String> {
+            let name = blob_name(digest).ok_or_else(|| format!("bad digest {digest}"))?;
             let &(offset, size) = index
                 .get(&name)
-                .ok_or_else(|| format_err(reference, format!("blob {digest} is missing")))?;
+                .ok_or_else(|| format!("blob {digest} is missing"))?;
             if size > MAX_METADATA {
-                return Err(format_err(
-                    reference,
-                    format!("blob {digest} is too large for metadata"),
-                ));
+                return Err(format!("blob {digest} is too large for metadata"));
             }
-            let mut f = File::open(path).map_err(open_err)?;
-            f.seek(SeekFrom::Start(offset)).map_err(open_err)?;
             let mut bytes = Vec::new();
-            f.take(size).read_to_end(&mut bytes).map_err(open_err)?;
-            verified(reference, digest, bytes)
+            File::open(path)
+                .and_then(|mut f| f.seek(SeekFrom::Start(offset)).map(|_| f))
+                .and_then(|f| f.take(size).read_to_end(&mut bytes))
+                .map_err(|e| format!("blob {digest}: {e}"))?;
+            verified(digest, bytes)
         };
-        let (config, digest, layer_digests) = resolve_oci(reference, index_json, None, &read_blob)?;
+        let doc = parse_json(reference, index_json, "index.json")?;
+        let r = oci::resolve(doc, None, platform, &|_, d| read_blob(d))
+            .map_err(|m| format_err(reference, m))?;
         let mut layers = Vec::new();
-        for d in layer_digests {
+        for d in r.layers {
             let name =
                 blob_name(&d).ok_or_else(|| format_err(reference, format!("bad digest {d}")))?;
             let location = range(&name)
@@ -312,55 +318,49 @@ fn open_archive(reference: &str, path: &Path) -> Result<Image, Error> {
                 location,
             });
         }
-        Image {
-            reference: reference.to_owned(),
-            digest: Some(digest),
-            config,
+        assemble(
+            reference,
+            Some(r.config_digest),
+            r.config,
             layers,
-            archive: Some(path.to_owned()),
-            client: None,
-        }
+            Some(path.to_owned()),
+            None,
+        )
     } else {
         return Err(format_err(
             reference,
             "neither a docker-archive (manifest.json) nor an OCI archive (index.json)",
         ));
     };
-    attach_history(&mut image);
     Ok(image)
 }
 
-fn open_layout(reference: &str, dir: &Path, tag: Option<&str>) -> Result<Image, Error> {
-    let read = |p: PathBuf| -> Result<Vec<u8>, Error> {
-        let f = File::open(&p).map_err(|source| Error::Open {
-            reference: reference.to_owned(),
-            source,
-        })?;
+fn open_layout(
+    reference: &str,
+    dir: &Path,
+    tag: Option<&str>,
+    platform: &str,
+) -> Result<Image, Error> {
+    let read = |p: PathBuf| -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();
-        f.take(MAX_METADATA + 1)
-            .read_to_end(&mut buf)
-            .map_err(|source| Error::Open {
-                reference: reference.to_owned(),
-                source,
-            })?;
+        File::open(&p)
+            .and_then(|f| f.take(MAX_METADATA + 1).read_to_end(&mut buf))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         if buf.len() as u64 > MAX_METADATA {
-            return Err(format_err(
-                reference,
-                format!("{} is too large for metadata", p.display()),
-            ));
+            return Err(format!("{} is too large for metadata", p.display()));
         }
         Ok(buf)
     };
-    let index_json = read(dir.join("index.json"))?;
-    let read_blob = |digest: &str| -> Result<Vec<u8>, Error> {
-        let name = blob_name(digest)
-            .ok_or_else(|| format_err(reference, format!("bad digest {digest}")))?;
-        let bytes = read(dir.join(&name))?;
-        verified(reference, digest, bytes)
+    let index_json = read(dir.join("index.json")).map_err(|m| format_err(reference, m))?;
+    let read_blob = |digest: &str| -> Result<Vec<u8>, String> {
+        let name = blob_name(digest).ok_or_else(|| format!("bad digest {digest}"))?;
+        verified(digest, read(dir.join(&name))?)
     };
-    let (config, digest, layer_digests) = resolve_oci(reference, &index_json, tag, &read_blob)?;
+    let doc = parse_json(reference, &index_json, "index.json")?;
+    let r = oci::resolve(doc, tag, platform, &|_, d| read_blob(d))
+        .map_err(|m| format_err(reference, m))?;
     let mut layers = Vec::new();
-    for d in layer_digests {
+    for d in r.layers {
         let name = blob_name(&d).ok_or_else(|| format_err(reference, format!("bad digest {d}")))?;
         layers.push(Layer {
             digest: Some(d),
@@ -368,16 +368,14 @@ fn open_layout(reference: &str, dir: &Path, tag: Option<&str>) -> Result<Image, 
             location: Location::File(dir.join(name)),
         });
     }
-    let mut image = Image {
-        reference: reference.to_owned(),
-        digest: Some(digest),
-        config,
+    Ok(assemble(
+        reference,
+        Some(r.config_digest),
+        r.config,
         layers,
-        archive: None,
-        client: None,
-    };
-    attach_history(&mut image);
-    Ok(image)
+        None,
+        None,
+    ))
 }
 
 fn open_registry(
@@ -390,13 +388,11 @@ fn open_registry(
         message,
     };
     let client = super::registry::Client::new(r, opts).map_err(err)?;
-    let platform = if opts.platform.is_empty() {
-        "linux/amd64"
-    } else {
-        opts.platform.as_str()
-    };
-    let (config, digest, layer_digests) = client.resolve(&r.reference, platform).map_err(err)?;
-    let layers = layer_digests
+    let resolved = client
+        .resolve(&r.reference, platform_or_default(&opts.platform))
+        .map_err(err)?;
+    let layers = resolved
+        .layers
         .into_iter()
         .map(|d| Layer {
             digest: Some(d.clone()),
@@ -404,25 +400,56 @@ fn open_registry(
             location: Location::Remote(d),
         })
         .collect();
+    Ok(assemble(
+        reference,
+        Some(resolved.config_digest),
+        resolved.config,
+        layers,
+        None,
+        Some(client),
+    ))
+}
+
+/// The platform to pick, `linux/amd64` unless one is given.
+fn platform_or_default(platform: &str) -> &str {
+    if platform.is_empty() {
+        "linux/amd64"
+    } else {
+        platform
+    }
+}
+
+/// An image from its parts, each layer given the history entry that created it.
+fn assemble(
+    reference: &str,
+    digest: Option<String>,
+    config: serde_json::Value,
+    layers: Vec<Layer>,
+    archive: Option<PathBuf>,
+    client: Option<super::registry::Client>,
+) -> Image {
     let mut image = Image {
         reference: reference.to_owned(),
-        digest: Some(digest),
+        digest,
         config,
         layers,
-        archive: None,
-        client: Some(client),
+        archive,
+        client,
     };
     attach_history(&mut image);
-    Ok(image)
+    image
+}
+
+fn parse_json(reference: &str, bytes: &[u8], what: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_slice(bytes).map_err(|e| format_err(reference, format!("invalid {what}: {e}")))
 }
 
 /// The blob, if it hashes to its digest.
-fn verified(reference: &str, digest: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+pub(crate) fn verified(digest: &str, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
     if actual != digest {
-        return Err(format_err(
-            reference,
-            format!("blob {digest} does not match its digest (it hashes to {actual})"),
+        return Err(format!(
+            "blob {digest} does not match its digest (it hashes to {actual})"
         ));
     }
     Ok(bytes)
@@ -435,77 +462,6 @@ fn blob_name(digest: &str) -> Option<String> {
         && !hex.is_empty()
         && hex.bytes().all(|b| b.is_ascii_hexdigit()))
     .then(|| format!("blobs/{alg}/{hex}"))
-}
-
-/// Follows index → (index →) manifest → config; returns the config, its digest and the layer
-/// digests. With several manifests, picks the one tagged `tag`, else linux/amd64, else the first.
-fn resolve_oci(
-    reference: &str,
-    index_json: &[u8],
-    tag: Option<&str>,
-    read_blob: &dyn Fn(&str) -> Result<Vec<u8>, Error>,
-) -> Result<(serde_json::Value, String, Vec<String>), Error> {
-    let mut doc: serde_json::Value = serde_json::from_slice(index_json)
-        .map_err(|e| format_err(reference, format!("invalid index.json: {e}")))?;
-    for _ in 0..4 {
-        if let Some(manifests) = doc.get("manifests").and_then(|m| m.as_array()) {
-            let pick = manifests
-                .iter()
-                .find(|m| {
-                    tag.is_some()
-                        && m.pointer("/annotations/org.opencontainers.image.ref.name")
-                            .and_then(|v| v.as_str())
-                            == tag
-                })
-                .or_else(|| {
-                    manifests.iter().find(|m| {
-                        m.pointer("/platform/os").and_then(|v| v.as_str()) == Some("linux")
-                            && m.pointer("/platform/architecture").and_then(|v| v.as_str())
-                                == Some("amd64")
-                    })
-                })
-                .or_else(|| {
-                    if tag.is_none() {
-                        manifests.first()
-                    } else {
-                        None
-                    }
-                })
-                .ok_or_else(|| {
-                    format_err(
-                        reference,
-                        format!("no manifest tagged {}", tag.unwrap_or("")),
-                    )
-                })?;
-            let digest = pick
-                .get("digest")
-                .and_then(|d| d.as_str())
-                .ok_or_else(|| format_err(reference, "manifest without digest"))?;
-            let bytes = read_blob(digest)?;
-            doc = serde_json::from_slice(&bytes)
-                .map_err(|e| format_err(reference, format!("invalid manifest {digest}: {e}")))?;
-            continue;
-        }
-        let config_digest = doc
-            .pointer("/config/digest")
-            .and_then(|d| d.as_str())
-            .ok_or_else(|| format_err(reference, "manifest without a config"))?
-            .to_owned();
-        let config_bytes = read_blob(&config_digest)?;
-        let config = serde_json::from_slice(&config_bytes)
-            .map_err(|e| format_err(reference, format!("invalid config: {e}")))?;
-        let layers = doc
-            .get("layers")
-            .and_then(|l| l.as_array())
-            .map(|ls| {
-                ls.iter()
-                    .filter_map(|l| l.get("digest").and_then(|d| d.as_str()).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        return Ok((config, config_digest, layers));
-    }
-    Err(format_err(reference, "index nesting too deep"))
 }
 
 /// Gives each layer the history entry that created it (entries marked `empty_layer` made none).

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod fs;
 pub mod git;
 pub mod image;
+pub mod oci;
 pub mod registry;
 pub mod staged;
 

@@ -15,7 +15,6 @@
 use std::{io::Read, sync::Mutex, time::Duration};
 
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
@@ -269,13 +268,8 @@ impl Client {
         Ok(format!("Bearer {token}"))
     }
 
-    /// A small JSON document (manifest or config), verified against `digest` when given.
-    fn json(
-        &self,
-        url: &str,
-        accept: &str,
-        digest: Option<&str>,
-    ) -> Result<(serde_json::Value, String), String> {
+    /// A small document (manifest, index or config), verified against `digest` when given.
+    fn document(&self, url: &str, accept: &str, digest: Option<&str>) -> Result<Vec<u8>, String> {
         let resp = self.get(url, accept)?;
         let bytes = resp
             .into_body()
@@ -283,84 +277,35 @@ impl Client {
             .limit(16 << 20)
             .read_to_vec()
             .map_err(|e| format!("GET {url}: {e}"))?;
-        let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
-        if let Some(d) = digest
-            && d != actual
-        {
-            return Err(format!(
-                "{url} does not match its digest {d} (it hashes to {actual})"
-            ));
+        match digest {
+            Some(d) => super::image::verified(d, bytes).map_err(|e| format!("{url}: {e}")),
+            None => Ok(bytes),
         }
-        let v = serde_json::from_slice(&bytes).map_err(|e| format!("{url}: invalid JSON: {e}"))?;
-        Ok((v, actual))
     }
 
-    /// Resolves the reference (through an index, by platform) to (config, config digest, layer
-    /// digests with media types).
-    pub fn resolve(
-        &self,
-        reference: &str,
-        platform: &str,
-    ) -> Result<(serde_json::Value, String, Vec<String>), String> {
+    /// Resolves the reference (through indexes, by platform) to the image's config and layers.
+    pub fn resolve(&self, reference: &str, platform: &str) -> Result<super::oci::Resolved, String> {
         const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
         let by_digest = reference.starts_with("sha256:").then_some(reference);
-        let (mut doc, _) = self.json(
+        let top = self.document(
             &format!("{}/manifests/{reference}", self.base),
             ACCEPT,
             by_digest,
         )?;
-        let (os, rest) = platform.split_once('/').unwrap_or(("linux", "amd64"));
-        let (arch, variant) = rest
-            .split_once('/')
-            .map_or((rest, None), |(a, v)| (a, Some(v)));
-        for _ in 0..3 {
-            let Some(manifests) = doc.get("manifests").and_then(|m| m.as_array()) else {
-                break;
-            };
-            let pick = manifests
-                .iter()
-                .find(|m| {
-                    m.pointer("/platform/os").and_then(|v| v.as_str()) == Some(os)
-                        && m.pointer("/platform/architecture").and_then(|v| v.as_str())
-                            == Some(arch)
-                        && variant.is_none_or(|v| {
-                            m.pointer("/platform/variant").and_then(|x| x.as_str()) == Some(v)
-                        })
-                })
-                .ok_or_else(|| format!("the image index has no manifest for {platform}"))?;
-            let digest = pick
-                .get("digest")
-                .and_then(|d| d.as_str())
-                .ok_or("index entry without digest")?
-                .to_owned();
-            doc = self
-                .json(
-                    &format!("{}/manifests/{digest}", self.base),
-                    ACCEPT,
-                    Some(&digest),
-                )?
-                .0;
-        }
-        let config_digest = doc
-            .pointer("/config/digest")
-            .and_then(|d| d.as_str())
-            .ok_or("manifest without a config")?
-            .to_owned();
-        let (config, _) = self.json(
-            &format!("{}/blobs/{config_digest}", self.base),
-            "*/*",
-            Some(&config_digest),
-        )?;
-        let layers = doc
-            .get("layers")
-            .and_then(|l| l.as_array())
-            .map(|ls| {
-                ls.iter()
-                    .filter_map(|l| l.get("digest").and_then(|d| d.as_str()).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((config, config_digest, layers))
+        let doc = serde_json::from_slice(&top)
+            .map_err(|e| format!("invalid manifest {reference}: {e}"))?;
+        super::oci::resolve(doc, None, platform, &|what, digest| match what {
+            super::oci::Fetch::Manifest => self.document(
+                &format!("{}/manifests/{digest}", self.base),
+                ACCEPT,
+                Some(digest),
+            ),
+            super::oci::Fetch::Blob => self.document(
+                &format!("{}/blobs/{digest}", self.base),
+                "*/*",
+                Some(digest),
+            ),
+        })
     }
 
     /// A streaming reader over a blob.
