@@ -262,6 +262,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// Reports `value` if `key` names a credential and the value is a literal.
+    #[allow(clippy::too_many_arguments)]
+    fn keyed_literal(
+        &mut self,
+        key: &str,
+        value: &str,
+        line: usize,
+        col: usize,
+        job: Option<&str>,
+        step: Option<&str>,
+        how: &str,
+    ) {
+        if credential_key(key) && literal_credential(value) {
+            self.push(
+                "ci.literal-credential",
+                line,
+                col,
+                value,
+                job,
+                step,
+                format!("{key} {how}"),
+            );
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -447,11 +472,10 @@ fn slot_entry(ctx: &mut Ctx<'_>, key: &str, value: &Node, job: Option<&str>, ste
         ctx.push("ci.debug-logging", *line, *col, v, job, step, detail);
         return;
     }
-    if credential_key(key) && literal_credential(v) {
-        let detail = format!("{key} holds a literal value instead of a secret-store reference");
-        ctx.push("ci.literal-credential", *line, *col, v, job, step, detail);
-    }
+    ctx.keyed_literal(key, v, *line, *col, job, step, HOLDS_LITERAL);
 }
+
+const HOLDS_LITERAL: &str = "holds a literal value instead of a secret-store reference";
 
 /// `- KEY=value` (Travis, Drone, Bitbucket) and `- name: KEY / value: …` (Azure) list items.
 fn list_slot_item(ctx: &mut Ctx<'_>, item: &Node, job: Option<&str>, step: Option<&str>) {
@@ -461,11 +485,7 @@ fn list_slot_item(ctx: &mut Ctx<'_>, item: &Node, job: Option<&str>, step: Optio
         } => {
             if let Some((k, v)) = value.split_once('=') {
                 let (k, v) = (k.trim(), v.trim().trim_matches(|c| c == '"' || c == '\''));
-                if credential_key(k) && literal_credential(v) {
-                    let detail =
-                        format!("{k} holds a literal value instead of a secret-store reference");
-                    ctx.push("ci.literal-credential", *line, *col, v, job, step, detail);
-                }
+                ctx.keyed_literal(k, v, *line, *col, job, step, HOLDS_LITERAL);
             }
         }
         Node::Map { .. } => {
@@ -600,22 +620,9 @@ fn script_line(
     // 1. literals exported in scripts
     if let Some(c) = EXPORT.captures(t)
         && let (Some(k), Some(v)) = (c.get(1), c.get(3))
-        && credential_key(k.as_str())
-        && literal_credential(v.as_str())
     {
-        let detail = format!(
-            "{} is exported with a literal value instead of a secret-store reference",
-            k.as_str()
-        );
-        ctx.push(
-            "ci.literal-credential",
-            line,
-            col,
-            v.as_str(),
-            job,
-            step,
-            detail,
-        );
+        let how = "is exported with a literal value instead of a secret-store reference";
+        ctx.keyed_literal(k.as_str(), v.as_str(), line, col, job, step, how);
     }
     // 4. secrets on command lines, and literals in command-line credential slots
     if let Some(c) = PASSWORD_ARG.captures(t)
@@ -792,22 +799,9 @@ fn jenkins(ctx: &mut Ctx<'_>) {
         }
         if let Some(c) = JENKINS_ASSIGN.captures(text)
             && let (Some(k), Some(v)) = (c.get(1), c.get(3))
-            && credential_key(k.as_str())
-            && literal_credential(v.as_str())
         {
-            let detail = format!(
-                "{} holds a literal value; use credentials('id') or withCredentials",
-                k.as_str()
-            );
-            ctx.push(
-                "ci.literal-credential",
-                line,
-                1,
-                v.as_str(),
-                None,
-                stage.as_deref(),
-                detail,
-            );
+            let how = "holds a literal value; use credentials('id') or withCredentials";
+            ctx.keyed_literal(k.as_str(), v.as_str(), line, 1, None, stage.as_deref(), how);
         }
         if let Some(start) = text
             .find("sh ")
