@@ -443,3 +443,41 @@ fn findings_in_ci_configuration_carry_a_note() {
         );
     }
 }
+
+#[test]
+fn prune_refuses_after_scan_errors_and_ignore_check_needs_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("old.env"), format!("K={}\n", stripe_key())).unwrap();
+    leakhound()
+        .current_dir(dir.path())
+        .args(["baseline", "create", ".", "-o", "base.json"])
+        .assert()
+        .success();
+    let before = fs::read_to_string(dir.path().join("base.json")).unwrap();
+    fs::remove_file(dir.path().join("old.env")).unwrap();
+    // an unreadable input could hold a baselined secret: nothing is pruned
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args([
+            "baseline",
+            "prune",
+            ".",
+            "missing-dir",
+            "--baseline",
+            "base.json",
+        ])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("not pruned"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("base.json")).unwrap(),
+        before
+    );
+
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["ignore", "check", "."])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no ignore file"));
+}

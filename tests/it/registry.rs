@@ -551,3 +551,30 @@ fn bearer_token_challenge_flow() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn a_registry_error_status_is_a_clear_error() {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        // answer every request of the scan with 500, then stop
+        for stream in listener.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let out = leakhound()
+        .args(["image", &format!("127.0.0.1:{port}/team/app:1")])
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the registry answered 500"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
