@@ -81,6 +81,8 @@ pub struct GitProvenance {
     pub blob: String,
     /// Whether the secret is still in the tree of `HEAD` (none for staged scans).
     pub in_head: Option<bool>,
+    /// The repository, in organization scans.
+    pub repository: Option<Arc<str>>,
 }
 
 /// Where in a container image a finding lives.

@@ -18,4 +18,5 @@ pub mod report;
 pub mod rules;
 pub mod secret;
 pub mod sources;
+pub mod store;
 pub mod suppress;

@@ -9,19 +9,40 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-/// A found secret value.
+/// A found secret value (or, read back from a store, only its redacted form).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    withheld: bool,
+}
 
 impl Secret {
     /// Wraps a value (invalid UTF-8 is replaced with U+FFFD).
     pub fn new(bytes: &[u8]) -> Secret {
-        Secret(String::from_utf8_lossy(bytes).into_owned())
+        Secret {
+            value: String::from_utf8_lossy(bytes).into_owned(),
+            withheld: false,
+        }
     }
 
-    /// The value itself. Call only when the user asked to see secrets.
+    /// A secret whose value is not known, only its redacted form (stores keep no values).
+    ///
+    /// ```
+    /// use leakhound::secret::Secret;
+    /// let s = Secret::withheld("ghp_…");
+    /// assert_eq!((s.redacted().as_str(), s.expose()), ("ghp_…", "ghp_…"));
+    /// ```
+    pub fn withheld(redacted: &str) -> Secret {
+        Secret {
+            value: redacted.to_owned(),
+            withheld: true,
+        }
+    }
+
+    /// The value itself (for a [withheld](Secret::withheld) secret, its redacted form). Call only
+    /// when the user asked to see secrets.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     /// The redacted form: a short prefix (4 characters for values of 12 or more, 2 for 6 to 11,
@@ -34,7 +55,10 @@ impl Secret {
     /// assert_eq!(Secret::new(b"abc").redacted(), "…");
     /// ```
     pub fn redacted(&self) -> String {
-        let n = self.0.chars().count();
+        if self.withheld {
+            return self.value.clone();
+        }
+        let n = self.value.chars().count();
         let keep = if n >= 12 {
             4
         } else if n >= 6 {
@@ -42,7 +66,7 @@ impl Secret {
         } else {
             0
         };
-        let mut s: String = self.0.chars().take(keep).collect();
+        let mut s: String = self.value.chars().take(keep).collect();
         s.push('…');
         s
     }
@@ -57,7 +81,7 @@ impl Secret {
         h.update(b"leakhound:secret-id:v1\0");
         h.update(rule_id.as_bytes());
         h.update(b"\0");
-        h.update(self.0.as_bytes());
+        h.update(self.value.as_bytes());
         let digest = h.finalize();
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }

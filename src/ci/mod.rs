@@ -53,6 +53,24 @@ pub enum System {
 }
 
 impl System {
+    /// Every system, for parsing names back.
+    pub const ALL: [System; 9] = [
+        System::GithubActions,
+        System::Gitlab,
+        System::Circleci,
+        System::Azure,
+        System::Bitbucket,
+        System::Travis,
+        System::Drone,
+        System::Buildkite,
+        System::Jenkins,
+    ];
+
+    /// The system of an [`as_str`](System::as_str) name.
+    pub fn from_name(name: &str) -> Option<System> {
+        System::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The name used in findings.
     pub fn as_str(self) -> &'static str {
         match self {

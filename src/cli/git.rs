@@ -71,6 +71,7 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
             since: args.since_commit.clone(),
             range: args.range.clone(),
             all_objects: args.all_objects,
+            hide: Vec::new(),
         };
         scan_git(&config, &repo, &selection, &|d| printer.print(d), &bar)
             .context("git scan failed")?

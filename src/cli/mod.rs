@@ -7,6 +7,7 @@ mod diagnostics;
 pub mod git;
 pub mod image;
 pub mod lifecycle;
+pub mod org;
 mod progress;
 pub mod rules;
 pub mod scan;
@@ -70,6 +71,13 @@ pub enum Command {
     Git(git::GitArgs),
     /// Scan a container image (docker-archive, OCI archive or OCI layout), layer by layer
     Image(image::ImageArgs),
+    /// Scan every repository of a GitHub organization or user, a GitLab group, or a list, into
+    /// a store (incremental, resumable, shardable)
+    Org(org::OrgArgs),
+    /// Render a report from a store written by `org`
+    Report(org::ReportArgs),
+    /// Merge stores (e.g. of shards) into one
+    Merge(org::MergeArgs),
     /// Install a git pre-commit hook that runs `leakhound git --staged`
     InstallHook(git::InstallHookArgs),
     /// List or check rules
@@ -193,6 +201,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Scan(a) => scan::run(&args.global, a),
         Command::Git(a) => git::run(&args.global, a),
         Command::InstallHook(a) => git::install_hook(a),
+        Command::Org(a) => org::run(&args.global, a),
+        Command::Report(a) => org::report(&args.global, a),
+        Command::Merge(a) => org::merge(&args.global, a),
         Command::Image(a) => image::run(&args.global, a),
         Command::Rules(c) => rules::run(&args.global, c),
         Command::Baseline(c) => lifecycle::baseline(&args.global, c),

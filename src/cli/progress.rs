@@ -86,3 +86,49 @@ impl Progress for Bar {
         }
     }
 }
+
+/// Organization scans: repositories done / total as the bar, with blobs, bytes and findings.
+pub(crate) struct OrgBar {
+    bar: Bar,
+    blobs: AtomicU64,
+    findings: AtomicU64,
+}
+
+impl OrgBar {
+    pub(crate) fn new(wanted: bool) -> OrgBar {
+        let bar = Bar::new(wanted, "repositories");
+        OrgBar {
+            bar,
+            blobs: AtomicU64::new(0),
+            findings: AtomicU64::new(0),
+        }
+    }
+
+    /// The underlying bar (for printing diagnostics above it).
+    pub(crate) fn bar(&self) -> &Bar {
+        &self.bar
+    }
+}
+
+impl crate::pipeline::org::OrgProgress for OrgBar {
+    fn repositories(&self, total: u64) {
+        self.bar.total(total);
+    }
+
+    fn done(&self, _name: &str, _error: Option<&str>) {
+        if let Some(bar) = &self.bar.bar {
+            bar.inc(1);
+        }
+    }
+
+    fn scanned(&self, blobs: u64, bytes: u64, findings: u64) {
+        let Some(bar) = &self.bar.bar else { return };
+        let blobs = self.blobs.fetch_add(blobs, Ordering::Relaxed) + blobs;
+        let bytes = self.bar.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let findings = self.findings.fetch_add(findings, Ordering::Relaxed) + findings;
+        bar.set_message(format!(
+            "{blobs} new blobs, {}, {findings} findings",
+            human_bytes(bytes)
+        ));
+    }
+}

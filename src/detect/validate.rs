@@ -36,7 +36,7 @@ pub enum Validator {
 }
 
 /// What a check established about a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Validation {
     /// An embedded checksum verifies.
@@ -62,7 +62,7 @@ impl Validation {
 }
 
 /// How sure leakhound is that a finding is a live credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Generic (context-only) rules, and expired tokens.
@@ -92,6 +92,25 @@ impl Confidence {
             Validation::Unchecked => Confidence::Medium,
         }
     }
+}
+
+/// Every key [`details`] may report.
+pub const DETAIL_KEYS: [&str; 10] = [
+    "alg",
+    "iss",
+    "exp",
+    "expired",
+    "key_type",
+    "encrypted",
+    "bits",
+    "curve",
+    "aws_account_id",
+    "username",
+];
+
+/// The static key of a detail name read back from a store.
+pub fn detail_key(name: &str) -> Option<&'static str> {
+    DETAIL_KEYS.into_iter().find(|k| *k == name)
 }
 
 /// Runs a check: `None` rejects the match, `Some` says what was established.

@@ -48,15 +48,57 @@ pub fn scan_git(
     }
     apply_excludes(config, &mut en, &counters, on_diagnostic);
     progress.total(en.order.len() as u64);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.fs.threads)
+        .build()
+        .ok();
+    let (located, _) = scan_blobs(
+        config,
+        repo,
+        &en,
+        &en.order,
+        &counters,
+        on_diagnostic,
+        progress,
+        pool.as_ref(),
+    );
+    let findings = attribute(config, repo, &en, located);
+    let mut stats = counters.into_stats(start);
+    stats.commits = Some(en.commits.len() as u64);
+    Ok(ScanOutcome { findings, stats })
+}
+
+/// Reads and matches the blobs `ids` of an enumeration on `pool` (or the global rayon pool),
+/// one thread-local gix handle and detector scratch per worker. Returns the located matches of
+/// each blob that has any, and the blobs that could not be read.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scan_blobs(
+    config: &ScanConfig,
+    repo: &gix::Repository,
+    en: &Enumeration,
+    ids: &[ObjectId],
+    counters: &Counters,
+    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
+    progress: &dyn super::Progress,
+    pool: Option<&rayon::ThreadPool>,
+) -> (Vec<(ObjectId, Vec<Located>)>, Vec<ObjectId>) {
     let sync = repo.clone().into_sync();
     let detector = &config.detector;
     let limit = config.fs.max_file_size;
+    let unreadable: Mutex<Vec<ObjectId>> = Mutex::new(Vec::new());
+    let failed = |id: &ObjectId, shown: &str, e: &dyn std::fmt::Display| {
+        counters.diagnostic(&corrupt_blob(id, shown, e), on_diagnostic);
+        unreadable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(*id);
+    };
     let scan_chunk = |(repo, scratch, buf, matches): &mut (gix::Repository, _, Vec<u8>, Vec<_>),
                       chunk: &[ObjectId]| {
         let mut found: Vec<(ObjectId, Vec<Located>)> = Vec::new();
         for id in chunk {
             progress.advance(1, 0);
-            let shown = first_path(&en, id);
+            let shown = first_path(en, id);
             if limit > 0 {
                 match repo.objects.header(id) {
                     Ok(h) if h.size() > limit => {
@@ -75,7 +117,7 @@ pub fn scan_git(
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        counters.diagnostic(&corrupt_blob(id, &shown, e), on_diagnostic);
+                        failed(id, &shown, &e);
                         continue;
                     }
                 }
@@ -83,7 +125,7 @@ pub fn scan_git(
             let data = match repo.objects.find_blob(id, buf) {
                 Ok(blob) => blob.data,
                 Err(e) => {
-                    counters.diagnostic(&corrupt_blob(id, &shown, e), on_diagnostic);
+                    failed(id, &shown, &e);
                     continue;
                 }
             };
@@ -126,8 +168,7 @@ pub fn scan_git(
         found
     };
     let run = || -> Vec<(ObjectId, Vec<Located>)> {
-        en.order
-            .par_chunks(CHUNK)
+        ids.par_chunks(CHUNK)
             .map_init(
                 || {
                     let mut repo = sync.to_thread_local();
@@ -141,20 +182,17 @@ pub fn scan_git(
             .flatten_iter()
             .collect()
     };
-    let located = match rayon::ThreadPoolBuilder::new()
-        .num_threads(config.fs.threads)
-        .build()
-    {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
+    let located = match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
     };
-    let findings = attribute(config, repo, &en, located);
-    let mut stats = counters.into_stats(start);
-    stats.commits = Some(en.commits.len() as u64);
-    Ok(ScanOutcome { findings, stats })
+    (
+        located,
+        unreadable.into_inner().unwrap_or_else(|p| p.into_inner()),
+    )
 }
 
-fn corrupt_blob(id: &ObjectId, shown: &str, e: impl std::fmt::Display) -> Diagnostic {
+fn corrupt_blob(id: &ObjectId, shown: &str, e: &dyn std::fmt::Display) -> Diagnostic {
     Diagnostic::Warning {
         path: format!("blob {id} ({shown})"),
         kind: crate::sources::WarningKind::CorruptObject(e.to_string()),
@@ -171,7 +209,7 @@ fn first_path(en: &Enumeration, id: &ObjectId) -> String {
 }
 
 /// Drops places whose path the configuration excludes, and blobs left without places.
-fn apply_excludes(
+pub(crate) fn apply_excludes(
     config: &ScanConfig,
     en: &mut Enumeration,
     counters: &Counters,
@@ -260,6 +298,7 @@ fn attribute(
                             commit: Some(meta_of(p.commit)),
                             blob: blob_hex.clone(),
                             in_head,
+                            repository: None,
                         });
                         findings.push(f.with_context_note());
                     }
@@ -274,6 +313,7 @@ fn attribute(
                         commit: None,
                         blob: blob_hex.clone(),
                         in_head,
+                        repository: None,
                     });
                     findings.push(base);
                 }
@@ -286,7 +326,7 @@ fn attribute(
 
 /// Metadata of a commit; unreadable parts are left empty (the commit was readable during the
 /// walk, so this only happens if the object database changes under the scan).
-fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
+pub(crate) fn commit_meta(repo: &gix::Repository, id: ObjectId) -> CommitMeta {
     let mut meta = CommitMeta {
         id: id.to_string(),
         author: String::new(),
@@ -422,6 +462,7 @@ pub fn scan_staged(
                 commit: None,
                 blob: file.new.to_string(),
                 in_head: None,
+                repository: None,
             });
             findings.push(f);
         }

@@ -4,6 +4,7 @@
 
 pub mod git;
 pub mod image;
+pub mod org;
 
 use std::{
     collections::BTreeMap,
@@ -49,6 +50,18 @@ pub struct Stats {
     /// Commits walked (git history scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<u64>,
+    /// Repositories scanned (organization scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<u64>,
+    /// Blobs scanned for the first time (organization scans; 0 on a re-run with no changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_blobs: Option<u64>,
+    /// Blobs already in the store, not scanned again (organization scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_blobs: Option<u64>,
+    /// Findings by repository (organization scans and reports).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_repository: BTreeMap<String, u64>,
 }
 
 /// The result of a scan.
@@ -127,6 +140,10 @@ impl Counters {
             duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             by_kind: self.by_kind.into_inner().unwrap_or_else(|p| p.into_inner()),
             commits: None,
+            repositories: None,
+            new_blobs: None,
+            known_blobs: None,
+            by_repository: BTreeMap::new(),
             by_rule: BTreeMap::new(),
             suppressed: crate::suppress::Suppressed {
                 inline: self.inline_suppressed.into_inner(),

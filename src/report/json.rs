@@ -51,6 +51,12 @@
 //! | `summary` | string | first line of that commit's message |
 //! | `blob` | string | the blob id (line numbers are within this blob) |
 //! | `in_head` | bool | whether the secret is still in the tree of `HEAD` (absent for `--staged` and repositories without `HEAD`) |
+//!
+//! Findings of `leakhound org` and `leakhound report` have the git fields and add `repository`
+//! (the repository's name; `path` is then within it). Their `secret` is always redacted: the
+//! store keeps no secret values. Their `stats` add `repositories`, `new_blobs` (blobs scanned
+//! for the first time: 0 when an incremental re-run finds nothing new), `known_blobs` and
+//! `by_repository` (findings per repository).
 
 use std::io::{self, Write};
 
@@ -65,7 +71,10 @@ pub const SCHEMA_VERSION: &str = "1";
 /// Where one finding is: the per-place fields shared by `FINDING` and `--group` locations.
 #[derive(Debug, Serialize)]
 pub struct JsonPlace<'a> {
-    /// Path as shown.
+    /// Repository (organization scans and reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<&'a str>,
+    /// Path as shown (within the repository, when there is one).
     pub path: &'a str,
     /// Start line.
     pub line: usize,
@@ -133,8 +142,14 @@ impl<'a> JsonPlace<'a> {
     pub fn new(f: &'a Finding) -> Self {
         let commit = f.git.as_ref().and_then(|g| g.commit.as_deref());
         let image = f.image.as_deref();
+        let repository = f.git.as_ref().and_then(|g| g.repository.as_deref());
         JsonPlace {
-            path: f.origin.display(),
+            repository,
+            path: if repository.is_some() {
+                f.origin.relative()
+            } else {
+                f.origin.display()
+            },
             line: f.region.line,
             column: f.region.column,
             end_line: f.region.end_line,

@@ -46,6 +46,19 @@ impl Reporter for MarkdownReporter {
             }
             writeln!(out)?;
         }
+        for (title, counts) in [
+            ("repository", &report.stats.by_repository),
+            ("rule", &report.stats.by_rule),
+        ] {
+            if report.stats.by_repository.is_empty() || counts.is_empty() {
+                continue;
+            }
+            writeln!(out, "| {title} | findings |\n|---|---|")?;
+            for (name, n) in counts {
+                writeln!(out, "| {} | {n} |", md(name))?;
+            }
+            writeln!(out)?;
+        }
         for (i, g) in groups.iter().enumerate() {
             let f = g.first;
             let r = &f.remediation;

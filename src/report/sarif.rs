@@ -121,8 +121,12 @@ fn encode_path(path: &str) -> String {
     s
 }
 
-/// The finding's path relative to the scan root (lexically), as a URI reference.
+/// The finding's path relative to the scan root (lexically), as a URI reference; in
+/// organization reports, `repository/path`.
 fn uri_of(report: &Report<'_>, f: &crate::finding::Finding) -> String {
+    if let Some(repo) = f.git.as_ref().and_then(|g| g.repository.as_deref()) {
+        return encode_path(&format!("{repo}/{}", f.origin.relative()));
+    }
     if let (Some(root), Some(cwd)) = (&report.root, &report.cwd)
         && let Ok(rel) = cwd.join(f.origin.display()).strip_prefix(root)
     {
@@ -214,6 +218,9 @@ impl Reporter for SarifReporter {
                     props.insert((*k).to_owned(), serde_json::json!(v));
                 }
                 if let Some(g) = &f.git {
+                    if let Some(repo) = &g.repository {
+                        props.insert("repository".to_owned(), serde_json::json!(repo.as_ref()));
+                    }
                     props.insert("blob".to_owned(), serde_json::json!(g.blob));
                     if let Some(c) = &g.commit {
                         props.insert("commit".to_owned(), serde_json::json!(c.id));

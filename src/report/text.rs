@@ -143,14 +143,14 @@ impl Reporter for TextReporter {
                 "  4. Prevent: remove it from the code, and run `leakhound git --staged` as a pre-commit hook.\n"
             )?;
         }
-        if !report.stats.by_rule.is_empty() {
-            let by: Vec<String> = report
-                .stats
-                .by_rule
-                .iter()
-                .map(|(r, n)| format!("{r} {n}"))
-                .collect();
-            writeln!(out, "Findings by rule: {}", by.join(", "))?;
+        for (title, counts) in [
+            ("rule", &report.stats.by_rule),
+            ("repository", &report.stats.by_repository),
+        ] {
+            if !counts.is_empty() {
+                let by: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                writeln!(out, "Findings by {title}: {}", by.join(", "))?;
+            }
         }
         writeln!(out, "{}", summary_line(report))
     }

@@ -196,6 +196,7 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 /// without `/` matches a file name at any depth.
 #[derive(Debug, Clone)]
 pub struct PathScope {
+    globs: Vec<String>,
     include: globset::GlobSet,
     exclude: globset::GlobSet,
 }
@@ -221,6 +222,7 @@ impl PathScope {
             set.add(glob);
         }
         Ok(PathScope {
+            globs: globs.to_vec(),
             include: include.build().map_err(|e| e.to_string())?,
             exclude: exclude.build().map_err(|e| e.to_string())?,
         })
@@ -333,6 +335,36 @@ impl RuleSet {
         let drop: HashSet<&str> = ids.iter().map(String::as_str).collect();
         self.rules.retain(|r| !drop.contains(r.id.as_str()));
         unknown
+    }
+
+    /// A digest of everything that decides what the rules find (ids, patterns, keywords,
+    /// thresholds, filters, scopes, checks) and of the leakhound version (the engine decides
+    /// too): stores key scanned blobs by it, so other rules or a new version rescan.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(concat!("leakhound ", env!("CARGO_PKG_VERSION"), "\0").as_bytes());
+        for r in &self.rules {
+            let fields = format!(
+                "{}\0{}\0{:?}\0{:?}\0{}\0{:?}\0{:?}\0{}\0{:?}\0{:?}\0{:?}\n",
+                r.id,
+                r.pattern,
+                r.keywords,
+                r.entropy,
+                r.multiline,
+                r.filters,
+                r.paths.as_ref().map(|p| &p.globs),
+                r.decoded,
+                r.validate,
+                r.engine,
+                r.generic
+            );
+            h.update(fields.as_bytes());
+        }
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// All rules, in load order.

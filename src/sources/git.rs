@@ -112,6 +112,9 @@ pub struct Selection {
     pub range: Option<String>,
     /// Also list blobs that no walked commit reaches (`--all-objects`).
     pub all_objects: bool,
+    /// Commits whose history is not walked (a previous scan's tips); ids the repository does
+    /// not have are ignored.
+    pub hide: Vec<ObjectId>,
 }
 
 /// Where a blob was introduced: an interned path and a commit index.
@@ -126,6 +129,8 @@ pub struct Place {
 /// What [`enumerate`] found.
 #[derive(Debug, Default)]
 pub struct Enumeration {
+    /// The commits the walk started from (ref tips, peeled), sorted.
+    pub tips: Vec<ObjectId>,
     /// Walked commits, parents first.
     pub commits: Vec<ObjectId>,
     /// Interned paths.
@@ -251,7 +256,9 @@ pub fn enumerate(repo: &gix::Repository, selection: &Selection) -> Result<Enumer
         submodules: 0,
         buf: Vec::new(),
     };
-    let (tips, hidden_tips) = w.tips(selection)?;
+    let (tips, mut hidden_tips) = w.tips(selection)?;
+    hidden_tips.extend(selection.hide.iter().filter(|id| repo.has_object(id)));
+    w.out.tips = tips.clone();
     let hidden = w.ancestors(&hidden_tips);
     let shallow: HashSet<ObjectId> = match repo.shallow_commits() {
         Ok(Some(commits)) => commits.iter().copied().collect(),

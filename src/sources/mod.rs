@@ -3,9 +3,11 @@
 //! with one input become [`Diagnostic`]s and the enumeration goes on.
 
 pub mod archive;
+pub mod forge;
 pub mod fs;
 pub mod git;
 pub mod image;
+pub mod mirror;
 pub mod oci;
 pub mod registry;
 pub mod staged;

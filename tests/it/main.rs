@@ -7,6 +7,7 @@
 mod corpus;
 mod gitrepo;
 mod lifecycle;
+mod org;
 mod registry;
 mod report;
 mod rules;

@@ -405,7 +405,7 @@ fn platform_is_picked_from_a_multi_platform_index() {
 fn bearer_mock(
     blobs: std::collections::HashMap<String, (String, Vec<u8>)>,
 ) -> (u16, std::thread::JoinHandle<Vec<String>>) {
-    use std::io::{BufRead, BufReader};
+    use std::io::Write as _;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
@@ -416,22 +416,14 @@ fn bearer_mock(
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).unwrap_or(0) == 0 {
+            let Some((path, headers)) = crate::util::read_request(&stream) else {
                 continue;
-            }
-            let mut auth = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if line.to_ascii_lowercase().starts_with("authorization:") {
-                    auth = line[14..].trim().to_owned();
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            };
+            let auth = headers
+                .iter()
+                .find_map(|h| h.strip_prefix("authorization: "))
+                .unwrap_or_default()
+                .to_owned();
             seen.push(format!("{path} [{auth}]"));
             let (status, ctype, body, extra): (&str, String, Vec<u8>, String) = if path
                 .starts_with("/token?")
@@ -453,7 +445,7 @@ fn bearer_mock(
                         String::new(),
                     )
                 }
-            } else if auth != "Bearer tok-123" {
+            } else if auth != "bearer tok-123" {
                 let challenge = format!(
                     "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"mock\",scope=\"repository:team/app:pull\"\r\n"
                 );
@@ -547,7 +539,7 @@ fn bearer_token_challenge_flow() {
     assert!(seen.iter().any(|r| r.starts_with("/token?")), "{seen:#?}");
     assert!(
         seen.iter()
-            .any(|r| r.contains("/blobs/") && r.ends_with("[Bearer tok-123]")),
+            .any(|r| r.contains("/blobs/") && r.ends_with("[bearer tok-123]")),
         "{seen:#?}"
     );
 }

@@ -80,16 +80,7 @@ fn sarif_paths_are_relative_to_a_named_root() {
         .assert()
         .code(1);
     let doc = json(&out.get_output().stdout);
-    let uris: Vec<&str> = doc["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let uris = crate::util::sarif_uris(&doc);
     assert!(uris.contains(&"config/app.yml"), "{uris:?}");
 }
 

@@ -100,3 +100,37 @@ pub fn slack_token() -> String {
         .expect("fixture has SLACK_BOT_TOKEN")
         .to_owned()
 }
+
+/// Reads one HTTP request's line and headers: the path, and the header lines lower-cased.
+pub fn read_request(stream: &std::net::TcpStream) -> Option<(String, Vec<String>)> {
+    use std::io::{BufRead, BufReader};
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request = String::new();
+    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        headers.push(line.trim().to_ascii_lowercase());
+    }
+    let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+    Some((path, headers))
+}
+
+/// The artifact URIs of a SARIF document's results.
+pub fn sarif_uris(doc: &serde_json::Value) -> Vec<&str> {
+    doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect()
+}
