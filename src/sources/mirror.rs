@@ -122,6 +122,21 @@ fn ref_map_options() -> gix::remote::ref_map::Options {
     }
 }
 
+/// Whether a URL's host is this machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Removes user info from a URL for messages.
 fn sanitized(url: &str) -> String {
     match url.split_once("://") {
@@ -144,12 +159,35 @@ pub fn update(
     let shown = sanitized(url);
     let git = |stage: &'static str| {
         let url = shown.clone();
-        move |e: &dyn std::fmt::Display| Error::Git {
-            stage,
-            url: url.clone(),
-            message: e.to_string(),
+        move |e: &dyn std::error::Error| {
+            // The top-level message of gix errors is often generic ("handshake failed"): the
+            // causes say what happened.
+            let mut message = e.to_string();
+            let mut source = e.source();
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = cause.source();
+            }
+            Error::Git {
+                stage,
+                url: url.clone(),
+                message,
+            }
         }
     };
+    // Why: gix is built to allow credentials over plain http (for loopback servers); the policy
+    // is here instead: a token goes over TLS, or over http only to this machine.
+    if auth.is_some() && url.starts_with("http://") && !is_loopback_url(url) {
+        return Err(Error::Git {
+            stage: "refusing to send the token in clear text to",
+            url: shown,
+            message: "use an https:// URL".into(),
+        });
+    }
     let cloned = !dir.join("HEAD").is_file();
     let repo = if cloned {
         std::fs::create_dir_all(dir).map_err(|source| Error::Create {

@@ -807,3 +807,203 @@ fn bad_arguments_and_unreachable_repositories_are_clear_errors() {
     assert_eq!(doc["stats"]["repositories"], 2);
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
 }
+
+/// Smart HTTP: `git http-backend` (git's own CGI program) behind a small HTTP/1.1 server on
+/// 127.0.0.1 that demands Basic credentials `x-access-token:TOKEN`.
+fn http_git_server(root: PathBuf, token: &'static str) -> (u16, Requests) {
+    use base64::Engine as _;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Requests = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"))
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (root, log, expected) = (root.clone(), Arc::clone(&log), expected.clone());
+            std::thread::spawn(move || cgi(stream, &root, &log, &expected));
+        }
+    });
+    (port, seen)
+}
+
+fn cgi(mut stream: TcpStream, root: &Path, log: &Requests, expected_auth: &str) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        headers.push(line.trim().to_owned());
+    }
+    let header = |name: &str| {
+        headers.iter().find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    };
+    let mut parts = request.split_whitespace();
+    let method = parts.next().unwrap_or("GET").to_owned();
+    let target = parts.next().unwrap_or("/").to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let lowered: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+    log.lock().unwrap().push((target.clone(), lowered.clone()));
+    if header("authorization").as_deref() != Some(expected_auth) {
+        let _ = stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return;
+    }
+    let mut body = Vec::new();
+    if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(n, 0);
+        reader.read_exact(&mut body).unwrap();
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let mut cmd = Command::new("git");
+    cmd.arg("http-backend")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (var, name) in [
+        ("CONTENT_TYPE", "content-type"),
+        ("HTTP_CONTENT_ENCODING", "content-encoding"),
+        ("GIT_PROTOCOL", "git-protocol"),
+    ] {
+        if let Some(v) = header(name) {
+            cmd.env(var, v);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let out = child.wait_with_output().unwrap().stdout;
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, i + 4))
+        .or_else(|| {
+            out.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| (i, i + 2))
+        })
+        .unwrap_or((0, 0));
+    let cgi_head = String::from_utf8_lossy(&out[..split.0]).into_owned();
+    let mut status = "200 OK".to_owned();
+    let mut head = String::new();
+    for line in cgi_head.lines() {
+        match line.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_owned(),
+            Some(_) => head.push_str(&format!("{}\r\n", line.trim())),
+            None => {}
+        }
+    }
+    let payload = &out[split.1..];
+    let _ = stream.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            payload.len()
+        )
+        .as_bytes(),
+    );
+    let _ = stream.write_all(payload);
+}
+
+#[test]
+fn mirrors_over_smart_http_with_a_token_that_never_reaches_the_disk() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = repo_with(&[("svc/app.env", format!("STRIPE={}\n", stripe_key()))]);
+    let bare = root.path().join("acme/app.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    git_command(root.path())
+        .args(["init", "-q", "--bare"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    repo.git(&["push", "-q", "--mirror", bare.to_str().unwrap()]);
+    let token = "http-token-4711";
+    let (port, seen) = http_git_server(root.path().to_owned(), token);
+    let url = format!("http://127.0.0.1:{port}/acme/app.git");
+    let (work, list, store, cache) = workspace(&[url]);
+    let mut cmd = leakhound();
+    cmd.env("ORG_TOKEN", token);
+    let run = |cmd: &mut assert_cmd::Command| {
+        cmd.args([
+            "org",
+            "--no-progress",
+            "--format",
+            "json",
+            "--token-env",
+            "ORG_TOKEN",
+        ])
+        .arg("--repos")
+        .arg(&list)
+        .arg("--store")
+        .arg(&store)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .output()
+        .unwrap()
+    };
+    let out = run(&mut cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(repositories(&doc), BTreeSet::from(["acme/app"]));
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests.iter().any(|(p, _)| p.contains("git-upload-pack")),
+        "{requests:?}"
+    );
+    // Nothing under the work directory (store, mirror config) holds the token.
+    for entry in walk(work.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{} holds the token",
+            entry.display()
+        );
+    }
+    // Without the token the server refuses, and the repository is reported as failed.
+    let out = run(&mut leakhound());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
