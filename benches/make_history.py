@@ -15,7 +15,7 @@ commits = int(sys.argv[2]) if len(sys.argv) > 2 else 30000
 source = sys.argv[3] if len(sys.argv) > 3 else next(
     os.path.join(os.path.expanduser("~/.cargo/registry/src"), d)
     for d in os.listdir(os.path.expanduser("~/.cargo/registry/src")))
-random.seed(1)
+random.seed(int(os.environ.get("SEED", "1")))
 pool = []
 for root, _, files in os.walk(source):
     for f in files:
