@@ -27,6 +27,14 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// A file whose shown path is already relative (git and image paths).
+    pub fn relative_file(path: String) -> Origin {
+        Origin::File {
+            relative: path.clone(),
+            path,
+        }
+    }
+
     /// The path as shown to the user.
     pub fn display(&self) -> &str {
         match self {

@@ -27,7 +27,7 @@ use crate::{
         forge::{self, Filters, Target},
         mirror::HttpAuth,
     },
-    store::{SqliteStore, Store, sqlite},
+    store::{SqliteStore, Store},
 };
 
 /// `leakhound org github:ORG | gitlab:GROUP | --repos FILE`
@@ -273,29 +273,32 @@ pub fn run(global: &GlobalArgs, args: &OrgArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let names: BTreeSet<&str> = repos.iter().map(|r| r.name.as_str()).collect();
-    let findings = store
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .findings()?
-        .into_iter()
-        .filter(|f| names.contains(f.repo.as_str()))
-        .map(|f| f.to_finding(config.detector.rules()))
-        .collect();
-    let mut outcome = ScanOutcome {
-        findings,
-        stats: outcome.stats,
-    };
-    per_repository(&mut outcome);
+    let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut outcome = from_store(&mut *store, &names, &config, outcome.stats)?;
     finish(global, &args.options, &config, &mut outcome, None)
 }
 
-fn per_repository(outcome: &mut ScanOutcome) {
-    crate::pipeline::sort(&mut outcome.findings);
-    for f in &outcome.findings {
+/// The findings of the repositories `names` (all if empty) as the reporters take them, sorted,
+/// with `stats` counting them per repository.
+fn from_store(
+    store: &mut dyn Store,
+    names: &BTreeSet<&str>,
+    config: &ScanConfig,
+    mut stats: Stats,
+) -> anyhow::Result<ScanOutcome> {
+    let mut findings: Vec<_> = store
+        .findings()?
+        .into_iter()
+        .filter(|f| names.is_empty() || names.contains(f.repo.as_str()))
+        .map(|f| f.to_finding(config.detector.rules()))
+        .collect();
+    crate::pipeline::sort(&mut findings);
+    for f in &findings {
         if let Some(r) = f.git.as_ref().and_then(|g| g.repository.as_deref()) {
-            *outcome.stats.by_repository.entry(r.to_owned()).or_default() += 1;
+            *stats.by_repository.entry(r.to_owned()).or_default() += 1;
         }
     }
+    Ok(ScanOutcome { findings, stats })
 }
 
 /// `leakhound report`
@@ -362,21 +365,15 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
     let mut store = SqliteStore::open(&args.store, &config.detector.rules().digest())?;
     let wanted: BTreeSet<&str> = args.repos.iter().map(String::as_str).collect();
     let repos = store.repos()?;
-    let findings = store
-        .findings()?
-        .into_iter()
-        .filter(|f| wanted.is_empty() || wanted.contains(f.repo.as_str()))
-        .map(|f| f.to_finding(config.detector.rules()))
-        .collect();
     let shown: Vec<_> = repos
         .iter()
         .filter(|r| wanted.is_empty() || wanted.contains(r.name.as_str()))
         .collect();
-    let last = sqlite::last_run_counts(&store);
+    let last = store.last_run()?;
     let stats = Stats {
         repositories: Some(shown.len() as u64),
-        new_blobs: last.as_ref().and_then(|c| c.get("new_blobs").copied()),
-        known_blobs: last.as_ref().and_then(|c| c.get("known_blobs").copied()),
+        new_blobs: last.as_ref().map(|c| c.new_blobs),
+        known_blobs: last.as_ref().map(|c| c.known_blobs),
         errors: shown.iter().filter(|r| r.error.is_some()).count() as u64,
         ..Stats::default()
     };
@@ -388,8 +385,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
             r.error.as_deref().unwrap_or("")
         );
     }
-    let mut outcome = ScanOutcome { findings, stats };
-    per_repository(&mut outcome);
+    let mut outcome = from_store(&mut store, &wanted, &config, stats)?;
     finish(global, &options, &config, &mut outcome, None)
 }
 

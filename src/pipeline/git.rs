@@ -290,10 +290,7 @@ fn attribute(
                         }
                         let path = en.paths[p.path as usize].to_str_lossy().into_owned();
                         let mut f = base.clone();
-                        f.origin = Origin::File {
-                            relative: path.clone(),
-                            path,
-                        };
+                        f.origin = Origin::relative_file(path);
                         f.git = Some(GitProvenance {
                             commit: Some(meta_of(p.commit)),
                             blob: blob_hex.clone(),
@@ -305,10 +302,7 @@ fn attribute(
                 }
                 None => {
                     let path = format!("unreachable blob {blob_hex}");
-                    base.origin = Origin::File {
-                        relative: path.clone(),
-                        path,
-                    };
+                    base.origin = Origin::relative_file(path);
                     base.git = Some(GitProvenance {
                         commit: None,
                         blob: blob_hex.clone(),
@@ -450,14 +444,7 @@ pub fn scan_staged(
             if !(l.region.line..=l.region.end_line).any(|line| added.contains(&line)) {
                 continue;
             }
-            let mut f = Finding::new(
-                detector,
-                &l,
-                Origin::File {
-                    path: path.clone(),
-                    relative: path.clone(),
-                },
-            );
+            let mut f = Finding::new(detector, &l, Origin::relative_file(path.clone()));
             f.git = Some(GitProvenance {
                 commit: None,
                 blob: file.new.to_string(),

@@ -73,14 +73,7 @@ pub fn scan_image(
             .get(l.region.line - 1)
             .map_or("config", |(label, _)| label.as_str());
         let path = format!("[image config] {label}");
-        let mut f = Finding::new(
-            detector,
-            &l,
-            Origin::File {
-                relative: path.clone(),
-                path,
-            },
-        );
+        let mut f = Finding::new(detector, &l, Origin::relative_file(path));
         f.image = Some(Arc::clone(&config_prov));
         f.note = Some(IMAGE_NOTE);
         found.push((None, f));
@@ -153,14 +146,7 @@ pub fn scan_image(
             counters.inline_suppressed(allowed);
             for l in located {
                 let path = file.path.to_owned();
-                let mut f = Finding::new(
-                    detector,
-                    &l,
-                    Origin::File {
-                        relative: path.clone(),
-                        path,
-                    },
-                );
+                let mut f = Finding::new(detector, &l, Origin::relative_file(path));
                 f.image = Some(Arc::clone(&layer_provs[file.layer]));
                 if f.note.is_none() {
                     f.note = Some(IMAGE_NOTE);

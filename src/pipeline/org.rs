@@ -306,16 +306,18 @@ impl Shared<'_> {
             .fetch_add(en.commits.len() as u64, Ordering::Relaxed);
 
         let scopes = Scopes::new(self.config, &en);
-        // Blobs already in the store keep their stored matches; the rest are scanned.
-        let mut with_matches: Vec<(ObjectId, Vec<StoredMatch>)> = Vec::new();
-        let mut new: Vec<ObjectId> = Vec::new();
+        // Blobs already in the store keep their stored matches; the rest are scanned. Each
+        // blob's key is computed once.
+        let mut with_matches: Vec<(ObjectId, BlobKey, Vec<StoredMatch>)> = Vec::new();
+        let mut new: Vec<(ObjectId, BlobKey)> = Vec::new();
         {
             let mut store = self.store();
             for id in &en.order {
-                match store.blob(&scopes.key(id))? {
-                    Some(ms) if !ms.is_empty() => with_matches.push((*id, ms)),
+                let key = scopes.key(id);
+                match store.blob(&key)? {
+                    Some(ms) if !ms.is_empty() => with_matches.push((*id, key, ms)),
                     Some(_) => {}
-                    None => new.push(*id),
+                    None => new.push((*id, key)),
                 }
             }
         }
@@ -326,11 +328,12 @@ impl Shared<'_> {
             if self.interrupt.load(Ordering::Relaxed) {
                 return Err(Stop::Repo("interrupted".into()));
             }
+            let ids: Vec<ObjectId> = batch.iter().map(|(id, _)| *id).collect();
             let (located, unreadable) = scan_blobs(
                 self.config,
                 &repo,
                 &en,
-                batch,
+                &ids,
                 self.counters,
                 &|d| (self.on_diagnostic)(&prefixed(&spec.name, d)),
                 &progress,
@@ -348,9 +351,9 @@ impl Shared<'_> {
             let unreadable: HashSet<ObjectId> = unreadable.into_iter().collect();
             let scanned: Vec<ScannedBlob> = batch
                 .iter()
-                .filter(|id| !unreadable.contains(*id))
-                .map(|id| ScannedBlob {
-                    key: scopes.key(id),
+                .filter(|(id, _)| !unreadable.contains(id))
+                .map(|(id, key)| ScannedBlob {
+                    key: key.clone(),
                     matches: found.get(id).cloned().unwrap_or_default(),
                 })
                 .collect();
@@ -358,13 +361,16 @@ impl Shared<'_> {
             self.new_blobs.fetch_add(added, Ordering::Relaxed);
             self.known_blobs
                 .fetch_add(scanned.len() as u64 - added, Ordering::Relaxed);
-            with_matches.extend(found.drain());
+            with_matches.extend(
+                batch
+                    .iter()
+                    .filter_map(|(id, key)| Some((*id, key.clone(), found.remove(id)?))),
+            );
         }
 
         let mut locations = Vec::new();
         let mut metas: HashMap<u32, crate::finding::CommitMeta> = HashMap::new();
-        for (id, matches) in &with_matches {
-            let key = scopes.key(id);
+        for (id, key, matches) in &with_matches {
             for place in en.blobs.get(id).into_iter().flatten() {
                 let path = en.paths[place.path as usize].to_str_lossy();
                 let commit = metas
@@ -391,19 +397,7 @@ impl Shared<'_> {
             }
         }
         self.progress.scanned(0, 0, locations.len() as u64);
-        let head_secrets = match git::head_blobs(&repo) {
-            Some(blobs) => {
-                let mut store = self.store();
-                let mut secrets = HashSet::new();
-                for b in blobs {
-                    secrets.extend(store.secrets_of(&b.to_string())?);
-                }
-                let mut secrets: Vec<String> = secrets.into_iter().collect();
-                secrets.sort();
-                Some(secrets)
-            }
-            None => None,
-        };
+        let head_secrets = self.head_secrets(&repo, &spec.name, &locations)?;
         let update = RepoUpdate {
             name: spec.name.clone(),
             url: spec.url.clone(),
@@ -415,6 +409,38 @@ impl Shared<'_> {
         };
         self.store().record_repo(self.run, &update)?;
         Ok(())
+    }
+
+    /// The secrets of a repository still in its `HEAD` (`None` when `HEAD` is unborn): those of
+    /// its recorded and new locations whose blob is in `HEAD`'s tree. The tree is read only when
+    /// the repository has any location.
+    fn head_secrets(
+        &self,
+        repo: &gix::Repository,
+        name: &str,
+        new: &[LocationRecord],
+    ) -> Result<Option<Vec<String>>, Stop> {
+        let mut located: Vec<(String, String)> = self.store().located_secrets(name)?;
+        located.extend(
+            new.iter()
+                .map(|l| (l.key.oid.clone(), l.matched.secret_id.clone())),
+        );
+        if located.is_empty() {
+            return Ok(repo.head_tree_id().is_ok().then(Vec::new));
+        }
+        let Some(head) = git::head_blobs(repo) else {
+            return Ok(None);
+        };
+        let mut secrets: Vec<String> = located
+            .into_iter()
+            .filter(|(oid, _)| {
+                ObjectId::from_hex(oid.as_bytes()).is_ok_and(|id| head.contains(&id))
+            })
+            .map(|(_, secret)| secret)
+            .collect();
+        secrets.sort();
+        secrets.dedup();
+        Ok(Some(secrets))
     }
 }
 

@@ -177,9 +177,9 @@ impl<'a> JsonPlace<'a> {
     }
 }
 
-/// One finding as serialized: the secret's fields and its place.
+/// The fields of a finding that belong to its secret (the same at every place).
 #[derive(Debug, Serialize)]
-pub struct JsonFinding<'a> {
+pub struct JsonSecretFields<'a> {
     /// Rule id.
     pub rule_id: &'a str,
     /// Rule name.
@@ -188,9 +188,6 @@ pub struct JsonFinding<'a> {
     pub provider: &'a str,
     /// Severity.
     pub severity: &'static str,
-    /// Where.
-    #[serde(flatten)]
-    pub place: JsonPlace<'a>,
     /// Secret, redacted unless shown.
     pub secret: String,
     /// Stable secret id.
@@ -209,22 +206,42 @@ pub struct JsonFinding<'a> {
     pub note: Option<&'static str>,
 }
 
-impl<'a> JsonFinding<'a> {
-    /// The serialized view of a finding.
-    pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
-        JsonFinding {
+impl<'a> JsonSecretFields<'a> {
+    /// The secret's fields of a finding, with `note` given (a group takes any place's).
+    fn new(f: &'a Finding, show_secrets: bool, note: Option<&'static str>) -> Self {
+        JsonSecretFields {
             rule_id: &f.rule_id,
             rule_name: &f.rule_name,
             provider: &f.provider,
             severity: f.severity.as_str(),
-            place: JsonPlace::new(f),
             secret: shown_secret(f, show_secrets),
             secret_id: &f.secret_id,
             remediation: &f.remediation,
             validation: f.validation.as_str(),
             confidence: f.confidence.as_str(),
             details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
-            note: f.note,
+            note,
+        }
+    }
+}
+
+/// One finding as serialized: the secret's fields and its place.
+#[derive(Debug, Serialize)]
+pub struct JsonFinding<'a> {
+    /// The secret.
+    #[serde(flatten)]
+    pub secret: JsonSecretFields<'a>,
+    /// Where.
+    #[serde(flatten)]
+    pub place: JsonPlace<'a>,
+}
+
+impl<'a> JsonFinding<'a> {
+    /// The serialized view of a finding.
+    pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
+        JsonFinding {
+            secret: JsonSecretFields::new(f, show_secrets, f.note),
+            place: JsonPlace::new(f),
         }
     }
 }
@@ -306,49 +323,21 @@ impl Reporter for JsonReporter {
 /// One secret with all its places, in `--group` output.
 #[derive(Debug, Serialize)]
 pub struct JsonSecret<'a> {
-    /// Rule id.
-    pub rule_id: &'a str,
-    /// Rule name.
-    pub rule_name: &'a str,
-    /// Provider.
-    pub provider: &'a str,
-    /// Severity.
-    pub severity: &'static str,
-    /// Secret, redacted unless shown.
-    pub secret: String,
-    /// Stable secret id.
-    pub secret_id: &'a str,
-    /// Remediation.
-    pub remediation: &'a Remediation,
-    /// Offline check result.
-    pub validation: &'static str,
-    /// Confidence.
-    pub confidence: &'static str,
-    /// Decoded details.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub details: std::collections::BTreeMap<&'static str, &'a str>,
-    /// Context-specific advice.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
+    /// The secret.
+    #[serde(flatten)]
+    pub secret: JsonSecretFields<'a>,
     /// Every place.
     pub locations: Vec<JsonPlace<'a>>,
 }
 
 impl<'a> JsonSecret<'a> {
     fn new(g: &super::SecretGroup<'a>, show_secrets: bool) -> Self {
-        let f = g.first;
         JsonSecret {
-            rule_id: &f.rule_id,
-            rule_name: &f.rule_name,
-            provider: &f.provider,
-            severity: f.severity.as_str(),
-            secret: shown_secret(f, show_secrets),
-            secret_id: &f.secret_id,
-            remediation: &f.remediation,
-            validation: f.validation.as_str(),
-            confidence: f.confidence.as_str(),
-            details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
-            note: g.places.iter().find_map(|p| p.note),
+            secret: JsonSecretFields::new(
+                g.first,
+                show_secrets,
+                g.places.iter().find_map(|p| p.note),
+            ),
             locations: g.places.iter().map(|p| JsonPlace::new(p)).collect(),
         }
     }

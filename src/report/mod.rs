@@ -17,7 +17,7 @@ use crate::{
 };
 
 pub use gitlab::{GITLAB_SCHEMA_VERSION, gitlab_time};
-pub use json::{JsonFinding, JsonPlace, JsonReport, SCHEMA_VERSION};
+pub use json::{JsonFinding, JsonPlace, JsonReport, JsonSecretFields, SCHEMA_VERSION};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -232,7 +232,7 @@ pub struct Run {
 }
 
 /// Counters a run records when it ends.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunCounts {
     /// Repositories scanned (this invocation).
     pub repositories: u64,
@@ -363,8 +363,8 @@ pub trait Store: Send {
     fn repo(&mut self, name: &str) -> Result<Option<RepoRecord>, Error>;
     /// Whether a blob was scanned under the current rules; `Some(matches)` if it was.
     fn blob(&mut self, key: &BlobKey) -> Result<Option<Vec<StoredMatch>>, Error>;
-    /// The secret ids stored for a blob under any scope (for `HEAD`'s blobs).
-    fn secrets_of(&mut self, oid: &str) -> Result<Vec<String>, Error>;
+    /// The (blob id, secret id) pairs of a repository's recorded locations.
+    fn located_secrets(&mut self, repo: &str) -> Result<Vec<(String, String)>, Error>;
     /// Records scanned blobs and their matches; returns how many were not recorded before (two
     /// workers may scan a blob that two repositories share at the same time).
     fn record_blobs(&mut self, blobs: &[ScannedBlob]) -> Result<u64, Error>;
@@ -372,6 +372,8 @@ pub trait Store: Send {
     fn record_repo(&mut self, run: i64, update: &RepoUpdate) -> Result<(), Error>;
     /// Marks a run finished.
     fn finish_run(&mut self, run: i64, counts: &RunCounts) -> Result<(), Error>;
+    /// The counts of the newest finished run.
+    fn last_run(&mut self) -> Result<Option<RunCounts>, Error>;
     /// Every match at every place, under each repository's current rules.
     fn findings(&mut self) -> Result<Vec<StoredFinding>, Error>;
     /// Every repository and its status.

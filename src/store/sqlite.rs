@@ -1,6 +1,6 @@
 //! The SQLite store: one file, WAL mode, one transaction per [`Store`] call.
 
-use std::{collections::BTreeMap, path::Path};
+use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -209,41 +209,43 @@ impl Store for SqliteStore {
     }
 
     fn blob(&mut self, key: &BlobKey) -> Result<Option<Vec<StoredMatch>>, Error> {
-        let known: bool = self
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM blobs WHERE oid = ?1 AND scope = ?2 AND rules = ?3)",
-            )
-            .and_then(|mut s| s.query_row(params![key.oid, key.scope, self.rules], |r| r.get(0)))
-            .map_err(self.sql())?;
-        if !known {
-            return Ok(None);
-        }
+        // One query: no row means not scanned; a row without a body, scanned and clean.
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT body FROM matches WHERE oid = ?1 AND scope = ?2 AND rules = ?3 \
-                 ORDER BY line, col, rule_id",
+                "SELECT m.body FROM blobs b LEFT JOIN matches m \
+                 ON m.oid = b.oid AND m.scope = b.scope AND m.rules = b.rules \
+                 WHERE b.oid = ?1 AND b.scope = ?2 AND b.rules = ?3 \
+                 ORDER BY m.line, m.col, m.rule_id",
             )
             .map_err(self.sql())?;
         let bodies = stmt
             .query_map(params![key.oid, key.scope, self.rules], |r| {
-                r.get::<_, String>(0)
+                r.get::<_, Option<String>>(0)
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|source| Error::Sql {
                 path: self.path.clone(),
                 source,
             })?;
-        Ok(Some(bodies.iter().filter_map(|b| parse_body(b)).collect()))
+        if bodies.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            bodies
+                .iter()
+                .flatten()
+                .filter_map(|b| parse_body(b))
+                .collect(),
+        ))
     }
 
-    fn secrets_of(&mut self, oid: &str) -> Result<Vec<String>, Error> {
+    fn located_secrets(&mut self, repo: &str) -> Result<Vec<(String, String)>, Error> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT DISTINCT secret_id FROM matches WHERE oid = ?1 AND rules = ?2")
+            .prepare_cached("SELECT DISTINCT oid, secret_id FROM locations WHERE repo = ?1")
             .map_err(self.sql())?;
-        stmt.query_map(params![oid, self.rules], |r| r.get(0))
+        stmt.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect())
             .map_err(|source| Error::Sql {
                 path: self.path.clone(),
@@ -391,6 +393,19 @@ impl Store for SqliteStore {
             .map_err(self.sql())
     }
 
+    fn last_run(&mut self) -> Result<Option<RunCounts>, Error> {
+        let counts: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT counts FROM runs WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(counts.flatten().and_then(|c| serde_json::from_str(&c).ok()))
+    }
+
     fn findings(&mut self) -> Result<Vec<StoredFinding>, Error> {
         let mut stmt = self
             .conn
@@ -536,18 +551,4 @@ impl Store for SqliteStore {
         detach.map_err(sql)?;
         Ok(counts)
     }
-}
-
-/// A store's runs, newest first, as JSON-friendly maps (for `report` stats).
-pub fn last_run_counts(store: &SqliteStore) -> Option<BTreeMap<String, u64>> {
-    store
-        .conn
-        .query_row(
-            "SELECT counts FROM runs WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .ok()
-        .flatten()
-        .and_then(|c| serde_json::from_str(&c).ok())
 }
