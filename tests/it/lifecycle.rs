@@ -160,8 +160,8 @@ fn inline_allow_works_in_every_comment_syntax_unless_refused() {
     assert_eq!(findings(&doc)[0]["path"], "f.py");
 }
 
-#[test]
-fn baseline_reports_only_new_secrets_and_prune_drops_gone_ones() {
+/// A directory with a secret in `old.env` and a baseline of it in `base.json`.
+fn baselined_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("old.env"), format!("K={}\n", stripe_key())).unwrap();
     leakhound()
@@ -169,6 +169,12 @@ fn baseline_reports_only_new_secrets_and_prune_drops_gone_ones() {
         .args(["baseline", "create", ".", "-o", "base.json"])
         .assert()
         .success();
+    dir
+}
+
+#[test]
+fn baseline_reports_only_new_secrets_and_prune_drops_gone_ones() {
+    let dir = baselined_dir();
     let text = fs::read_to_string(dir.path().join("base.json")).unwrap();
     let entries: Vec<&str> = text.lines().filter(|l| l.starts_with(", {")).collect();
     assert_eq!(entries.len(), 1, "{text}");
@@ -446,13 +452,7 @@ fn findings_in_ci_configuration_carry_a_note() {
 
 #[test]
 fn prune_refuses_after_scan_errors_and_ignore_check_needs_a_file() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("old.env"), format!("K={}\n", stripe_key())).unwrap();
-    leakhound()
-        .current_dir(dir.path())
-        .args(["baseline", "create", ".", "-o", "base.json"])
-        .assert()
-        .success();
+    let dir = baselined_dir();
     let before = fs::read_to_string(dir.path().join("base.json")).unwrap();
     fs::remove_file(dir.path().join("old.env")).unwrap();
     // an unreadable input could hold a baselined secret: nothing is pruned

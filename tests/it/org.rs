@@ -3,7 +3,7 @@
 
 use std::{
     collections::BTreeSet,
-    io::Write,
+    io::{BufReader, Write},
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -16,7 +16,8 @@ use serde_json::Value;
 use crate::{
     gitrepo::{Repo, git_command},
     util::{
-        github_token, leakhound, read_request, sarif_uris, slack_token, stripe_key, stripe_key_2,
+        Request, github_token, leakhound, read_request, sarif_uris, slack_token, stripe_key,
+        stripe_key_2,
     },
 };
 
@@ -518,13 +519,13 @@ fn shards_merged_equal_one_unsharded_run() {
     assert_eq!(locations(&report(&merged, &["--group"])), locations(&whole));
 }
 
-/// Requests a mock saw: path and lower-cased header lines.
-type Requests = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+/// The request targets a test server saw.
+type Requests = Arc<Mutex<Vec<String>>>;
 
-type Handler = dyn Fn(&str, &[String]) -> (u16, Vec<(String, String)>, String) + Send + Sync;
+type Handler = dyn Fn(&Request) -> (u16, Vec<(String, String)>, String) + Send + Sync;
 
-/// A REST mock on 127.0.0.1: `handler(path, headers)` answers each request; every request's
-/// path and headers are recorded.
+/// A REST mock on 127.0.0.1: `handler` answers each request; every request's target is
+/// recorded.
 fn mock_api(handler: Box<Handler>) -> (u16, Requests) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -536,11 +537,12 @@ fn mock_api(handler: Box<Handler>) -> (u16, Requests) {
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
-            let Some((path, headers)) = read_request(&stream) else {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let Some(request) = read_request(&mut reader) else {
                 continue;
             };
-            let (status, extra, body) = handler(&path, &headers);
-            log.lock().unwrap().push((path, headers));
+            let (status, extra, body) = handler(&request);
+            log.lock().unwrap().push(request.target);
             let mut head = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
                 body.len()
@@ -586,19 +588,13 @@ fn github_org_is_listed_across_pages_through_a_rate_limit_with_filters() {
     ])
     .to_string();
     let limited = Arc::new(Mutex::new(false));
-    let (port, seen) = mock_api(Box::new(move |path, headers| {
-        if !headers
-            .iter()
-            .any(|h| h == "authorization: bearer test-token-123")
-        {
+    let (port, seen) = mock_api(Box::new(move |request| {
+        if request.header("authorization") != Some("Bearer test-token-123") {
             return (401, vec![], r#"{"message":"Bad credentials"}"#.into());
         }
-        match path {
+        match request.target.as_str() {
             "/orgs/acme/repos?per_page=100&type=all" => {
-                let host = headers
-                    .iter()
-                    .find_map(|h| h.strip_prefix("host: "))
-                    .unwrap_or_default();
+                let host = request.header("host").unwrap_or_default();
                 let next = format!(
                     "<http://{host}/orgs/acme/repos?per_page=100&type=all&page=2>; rel=\"next\""
                 );
@@ -654,12 +650,7 @@ fn github_org_is_listed_across_pages_through_a_rate_limit_with_filters() {
     assert!(stderr.contains("rate limited"), "{stderr}");
     let repos = repositories(&doc);
     assert_eq!(repos, BTreeSet::from(["acme/one", "acme/two"]));
-    let paths: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(p, _)| p.clone())
-        .collect();
+    let paths: Vec<String> = seen.lock().unwrap().clone();
     assert_eq!(
         paths,
         [
@@ -705,8 +696,9 @@ fn gitlab_group_is_listed_with_subgroups_pages_and_retry_after() {
     let page2 = serde_json::json!([project("acme/platform/team/arch", &arch, true)]).to_string();
     let throttled = Arc::new(Mutex::new(false));
     let base = "/api/v4/groups/acme%2Fplatform/projects?include_subgroups=true&per_page=100&order_by=id&sort=asc";
-    let (port, seen) = mock_api(Box::new(move |path, headers| {
-        if !headers.iter().any(|h| h == "private-token: gl-token") {
+    let (port, seen) = mock_api(Box::new(move |request| {
+        let path = request.target.as_str();
+        if request.header("private-token") != Some("gl-token") {
             return (401, vec![], "{}".into());
         }
         if path == base {
@@ -791,6 +783,68 @@ fn bad_arguments_and_unreachable_repositories_are_clear_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such store"));
+    // A file that is not a store is refused, not merged or overwritten.
+    let text = work.path().join("notes.txt");
+    std::fs::write(&text, "not a database\n").unwrap();
+    let out = leakhound()
+        .args(["merge", "-o"])
+        .arg(work.path().join("out.db"))
+        .arg(&text)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("failed to merge"));
+    assert_eq!(std::fs::read(&text).unwrap(), b"not a database\n");
+    // A token variable that is not set is an error before anything is fetched.
+    let out = leakhound()
+        .env_remove("LEAKHOUND_TEST_UNSET")
+        .args([
+            "org",
+            "--repos",
+            "x.txt",
+            "--token-env",
+            "LEAKHOUND_TEST_UNSET",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not set or empty"));
+    // A token is never sent in clear text to another machine (refused before connecting).
+    let list = write_list(
+        work.path(),
+        &["http://git.example.invalid/acme/app.git".into()],
+    );
+    let (_, stderr, code) = {
+        let mut cmd = leakhound();
+        cmd.env("TOK", "secret-token-1");
+        let out = cmd
+            .args([
+                "org",
+                "--no-progress",
+                "--format",
+                "json",
+                "--token-env",
+                "TOK",
+            ])
+            .arg("--repos")
+            .arg(&list)
+            .arg("--store")
+            .arg(work.path().join("h.db"))
+            .arg("--cache-dir")
+            .arg(work.path().join("hm"))
+            .output()
+            .unwrap();
+        (
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("refusing to send the token in clear text"),
+        "{stderr}"
+    );
 
     // One repository that cannot be fetched does not stop the others; the exit code says the
     // result is incomplete.
@@ -830,33 +884,18 @@ fn http_git_server(root: PathBuf, token: &'static str) -> (u16, Requests) {
 }
 
 fn cgi(mut stream: TcpStream, root: &Path, log: &Requests, expected_auth: &str) {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufRead, Read};
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+    let Some(request) = read_request(&mut reader) else {
         return;
-    }
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        headers.push(line.trim().to_owned());
-    }
-    let header = |name: &str| {
-        headers.iter().find_map(|h| {
-            let (k, v) = h.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
     };
-    let mut parts = request.split_whitespace();
-    let method = parts.next().unwrap_or("GET").to_owned();
-    let target = parts.next().unwrap_or("/").to_owned();
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let lowered: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    log.lock().unwrap().push((target.clone(), lowered.clone()));
-    if header("authorization").as_deref() != Some(expected_auth) {
+    let header = |name: &str| request.header(name).map(str::to_owned);
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
+    log.lock().unwrap().push(request.target.clone());
+    if request.header("authorization") != Some(expected_auth) {
         let _ = stream.write_all(
             b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
@@ -885,7 +924,7 @@ fn cgi(mut stream: TcpStream, root: &Path, log: &Requests, expected_auth: &str) 
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_PROJECT_ROOT", root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", &method)
+        .env("REQUEST_METHOD", &request.method)
         .env("PATH_INFO", path)
         .env("QUERY_STRING", query)
         .env("REMOTE_ADDR", "127.0.0.1")
@@ -978,7 +1017,7 @@ fn mirrors_over_smart_http_with_a_token_that_never_reaches_the_disk() {
     assert_eq!(repositories(&doc), BTreeSet::from(["acme/app"]));
     let requests = seen.lock().unwrap().clone();
     assert!(
-        requests.iter().any(|(p, _)| p.contains("git-upload-pack")),
+        requests.iter().any(|p| p.contains("git-upload-pack")),
         "{requests:?}"
     );
     // Nothing under the work directory (store, mirror config) holds the token.
@@ -1006,4 +1045,64 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn path_scoped_rules_and_rule_changes_decide_what_is_scanned_again() {
+    let daemon = Daemon::start();
+    let content = format!("API_KEY={}\n", stripe_key());
+    // The same blob: a plain file in one repository, a committed .env file in the other.
+    let notes = daemon.publish_one("notes", "notes.txt", content.clone());
+    let env = daemon.publish_one("env", "prod.env", content);
+    let (work, list, store, cache) = workspace(&[notes, env]);
+    let args = ["--repos", list.to_str().unwrap(), "--jobs", "1"];
+    let (doc, stderr, _) = org(&store, &cache, &args);
+    let dotenv: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["rule_id"] == "file.dotenv")
+        .collect();
+    assert_eq!(dotenv.len(), 1, "{stderr}");
+    let places: Vec<(&str, &str)> = dotenv[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["repository"].as_str().unwrap(),
+                l["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [("env", "prod.env")],
+        "the .env rule applies only there"
+    );
+    let repos: BTreeSet<String> = locations(&doc).into_iter().map(|l| l.1).collect();
+    assert_eq!(
+        repos,
+        BTreeSet::from(["env".to_owned(), "notes".to_owned()])
+    );
+
+    // Another rule set rescans every blob, so new rules reach old history.
+    let rules = work.path().join("extra.yml");
+    std::fs::write(
+        &rules,
+        "provider: Internal\nremediation: { revoke: r, rotate: r }\nrules:\n  - id: internal.marker\n    name: Internal marker\n    severity: low\n    keywords: [service]\n    pattern: '# (service)'\n    examples: ['# service']\n",
+    )
+    .unwrap();
+    let mut with_rules = args.to_vec();
+    with_rules.extend(["--rules", rules.to_str().unwrap()]);
+    let (again, stderr, _) = org(&store, &cache, &with_rules);
+    assert_eq!(again["stats"]["new_blobs"], 3, "{stderr}");
+    assert!(
+        again["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["rule_id"] == "internal.marker"),
+        "{stderr}"
+    );
 }

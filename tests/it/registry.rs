@@ -200,6 +200,16 @@ fn check_findings(doc: &serde_json::Value, image: &str) {
     }));
 }
 
+/// Asserts that a scan ran and found something (exit 1), showing its stderr if not.
+fn assert_found(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn pulls_by_tag_and_digest_from_a_real_registry() {
     let reg = start(None);
@@ -209,24 +219,14 @@ fn pulls_by_tag_and_digest_from_a_real_registry() {
         .args(["image", &image, "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_found(&out);
     check_findings(&json(&out.stdout), &image);
     let by_digest = format!("127.0.0.1:{}/team/app@{digest}", reg.port);
     let out = leakhound()
         .args(["image", &by_digest, "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_found(&out);
     // a missing tag is a clear error
     let out = leakhound()
         .args(["image", &format!("127.0.0.1:{}/team/app:9.9", reg.port)])
@@ -291,12 +291,7 @@ fn basic_auth_with_password_stdin_and_docker_config() {
         .write_stdin("s3cret-pw\n")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_found(&out);
     check_findings(&json(&out.stdout), &image);
     // auths in the Docker config file
     let cfg = tempfile::tempdir().unwrap();
@@ -311,12 +306,7 @@ fn basic_auth_with_password_stdin_and_docker_config() {
         .args(["image", &image, "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_found(&out);
 }
 
 #[test]
@@ -372,12 +362,7 @@ fn platform_is_picked_from_a_multi_platform_index() {
             .args(extra)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_found(&out);
         findings(&json(&out.stdout))
             .iter()
             .map(|f| f["path"].as_str().unwrap().to_owned())
@@ -416,12 +401,13 @@ fn bearer_mock(
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
-            let Some((path, headers)) = crate::util::read_request(&stream) else {
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let Some(request) = crate::util::read_request(&mut reader) else {
                 continue;
             };
-            let auth = headers
-                .iter()
-                .find_map(|h| h.strip_prefix("authorization: "))
+            let path = request.target.clone();
+            let auth = request
+                .header("authorization")
                 .unwrap_or_default()
                 .to_owned();
             seen.push(format!("{path} [{auth}]"));
@@ -445,7 +431,7 @@ fn bearer_mock(
                         String::new(),
                     )
                 }
-            } else if auth != "bearer tok-123" {
+            } else if auth != "Bearer tok-123" {
                 let challenge = format!(
                     "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"mock\",scope=\"repository:team/app:pull\"\r\n"
                 );
@@ -524,12 +510,7 @@ fn bearer_token_challenge_flow() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_found(&out);
     assert_eq!(findings(&json(&out.stdout))[0]["path"], "srv/k.env");
     // stop the mock: it serves a bounded number of connections
     for _ in 0..12 {
@@ -539,7 +520,7 @@ fn bearer_token_challenge_flow() {
     assert!(seen.iter().any(|r| r.starts_with("/token?")), "{seen:#?}");
     assert!(
         seen.iter()
-            .any(|r| r.contains("/blobs/") && r.ends_with("[bearer tok-123]")),
+            .any(|r| r.contains("/blobs/") && r.ends_with("[Bearer tok-123]")),
         "{seen:#?}"
     );
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::util::{findings, fixture_copy, json, leakhound};
+use crate::util::{findings, fixture_copy, json, leakhound, scan_tree};
 
 fn sarif_schema() -> serde_json::Value {
     let path =
@@ -19,13 +19,7 @@ fn sarif_schema() -> serde_json::Value {
 
 #[test]
 fn sarif_is_valid_and_complete() {
-    let dir = fixture_copy("tree");
-    let out = leakhound()
-        .current_dir(dir.path())
-        .args(["scan", ".", "--format", "sarif"])
-        .assert()
-        .code(1);
-    let doc = json(&out.get_output().stdout);
+    let doc = json(&scan_tree("sarif"));
     let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&doc)
@@ -86,13 +80,7 @@ fn sarif_paths_are_relative_to_a_named_root() {
 
 #[test]
 fn json_has_the_documented_shape() {
-    let dir = fixture_copy("tree");
-    let out = leakhound()
-        .current_dir(dir.path())
-        .args(["scan", ".", "--format", "json"])
-        .assert()
-        .code(1);
-    let doc = json(&out.get_output().stdout);
+    let doc = json(&scan_tree("json"));
     assert_eq!(doc["version"], "1");
     for key in ["files", "bytes", "skipped", "errors", "duration_ms"] {
         assert!(doc["stats"][key].is_u64(), "stats.{key}");
@@ -205,13 +193,7 @@ fn text_groups_by_secret_with_hint_next_steps_and_summary() {
 
 #[test]
 fn markdown_report_has_a_section_playbook_and_checklist_per_secret() {
-    let dir = fixture_copy("tree");
-    let out = leakhound()
-        .current_dir(dir.path())
-        .args(["scan", ".", "--format", "markdown"])
-        .assert()
-        .code(1);
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = String::from_utf8(scan_tree("markdown")).unwrap();
     assert!(text.starts_with("# leakhound report"));
     let sections = text.matches("\n## ").count();
     assert_eq!(sections, 9, "{text}");

@@ -2,7 +2,9 @@
 
 use std::{fs, io::Read, process::Stdio};
 
-use crate::util::{findings, fixture_copy, github_token, json, leakhound, places, stripe_key};
+use crate::util::{
+    findings, fixture_copy, github_token, json, leakhound, places, scan_tree, stripe_key,
+};
 
 fn has(places: &[(String, String, u64)], rule_prefix: &str, path: &str, line: u64) -> bool {
     places
@@ -12,13 +14,7 @@ fn has(places: &[(String, String, u64)], rule_prefix: &str, path: &str, line: u6
 
 #[test]
 fn finds_every_planted_secret_and_exits_1() {
-    let dir = fixture_copy("tree");
-    let out = leakhound()
-        .current_dir(dir.path())
-        .args(["scan", ".", "--format", "json"])
-        .assert()
-        .code(1);
-    let doc = json(&out.get_output().stdout);
+    let doc = json(&scan_tree("json"));
     let p = places(&doc);
     assert!(has(&p, "aws.", "config/app.yml", 6), "{p:?}");
     assert!(has(&p, "aws.", "config/app.yml", 7), "{p:?}");

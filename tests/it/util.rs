@@ -70,6 +70,18 @@ pub fn places(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// `leakhound scan . --format FORMAT` over a copy of the fixture tree, which must find
+/// something (exit 1); returns standard output.
+pub fn scan_tree(format: &str) -> Vec<u8> {
+    let dir = fixture_copy("tree");
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", format])
+        .assert()
+        .code(1);
+    out.get_output().stdout.clone()
+}
+
 /// A fake Stripe live key, assembled so that this source file does not contain it.
 pub fn stripe_key() -> String {
     ["sk", "_live_", "Zq81mXk20LpAq9Rt7Vb3Nc6W"].concat()
@@ -101,24 +113,49 @@ pub fn slack_token() -> String {
         .to_owned()
 }
 
-/// Reads one HTTP request's line and headers: the path, and the header lines lower-cased.
-pub fn read_request(stream: &std::net::TcpStream) -> Option<(String, Vec<String>)> {
-    use std::io::{BufRead, BufReader};
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut request = String::new();
-    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+/// One HTTP request's line and headers, as the test servers read them.
+pub struct Request {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A header's value (the name compared without case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request's line and headers, leaving the body in `reader`.
+pub fn read_request(reader: &mut impl std::io::BufRead) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return None;
     }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
     let mut headers = Vec::new();
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
             break;
         }
-        headers.push(line.trim().to_ascii_lowercase());
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
     }
-    let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
-    Some((path, headers))
+    Some(Request {
+        method,
+        target,
+        headers,
+    })
 }
 
 /// The artifact URIs of a SARIF document's results.
