@@ -12,6 +12,7 @@
 //!
 //! [scan]
 //! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit
+//! min_confidence = "medium"          # low | medium | high: hide findings below this
 //! ```
 
 use std::{
@@ -23,7 +24,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::{
-    detect::Detector,
+    detect::{Detector, validate::Confidence},
     rules::{LoadError, RuleSet},
     sources::fs::FsOptions,
     suppress::{
@@ -37,6 +38,9 @@ use crate::{
 pub const CONFIG_FILE_NAME: &str = ".leakhound.toml";
 /// Default `--max-file-size`: 25 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+/// Default `--min-confidence`: generic matches in documentation, tests and examples, weak
+/// values and expired tokens are hidden unless asked for.
+pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;
 
 /// Errors while building a scan configuration.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +135,9 @@ pub struct ScanSection {
     /// Maximum file size.
     #[serde(default)]
     pub max_file_size: Option<SizeSyntax>,
+    /// Findings below this confidence are hidden (and counted).
+    #[serde(default)]
+    pub min_confidence: Option<Confidence>,
 }
 
 /// A size: bytes, or text with a suffix.
@@ -197,6 +204,8 @@ pub struct ScanSettings {
     pub threads: usize,
     /// `--max-file-size`, overriding the configuration file.
     pub max_file_size: Option<u64>,
+    /// `--min-confidence`, overriding the configuration file.
+    pub min_confidence: Option<Confidence>,
     /// Honour `.gitignore` files.
     pub respect_ignore: bool,
     /// Scan binary files too.
@@ -239,6 +248,8 @@ pub struct ScanConfig {
     pub warnings: Vec<String>,
     /// Honour inline `leakhound:allow` markers.
     pub inline_allow: bool,
+    /// Findings below this confidence are hidden (and counted).
+    pub min_confidence: Confidence,
     /// Ignore file and baseline.
     pub suppressions: Suppressions,
 }
@@ -305,6 +316,10 @@ impl ScanConfig {
             .map(Baseline::load)
             .transpose()?;
         Ok(ScanConfig {
+            min_confidence: settings
+                .min_confidence
+                .or(file.scan.min_confidence)
+                .unwrap_or(DEFAULT_MIN_CONFIDENCE),
             inline_allow: settings.inline_allow,
             suppressions: Suppressions { ignore, baseline },
             detector: if settings.small_inputs {

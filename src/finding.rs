@@ -194,6 +194,8 @@ pub struct Located {
     pub secret: Secret,
     /// What the rule's offline check established.
     pub validation: Validation,
+    /// How sure the detector is.
+    pub confidence: Confidence,
     /// CI context, for findings of the CI analysis.
     pub ci: Option<Box<CiContext>>,
 }
@@ -240,6 +242,7 @@ pub fn locate(
                 },
                 secret: Secret::new(&input[m.secret.0..m.secret.1]),
                 validation: m.validation,
+                confidence: m.confidence,
                 ci: None,
             }
         })
@@ -265,7 +268,7 @@ impl Finding {
             validation: located.validation,
             ci: located.ci.clone(),
             image: None,
-            confidence: Confidence::of(located.validation, rule.generic),
+            confidence: located.confidence,
             details: validate::details(rule.validate, located.secret.expose().as_bytes()),
         }
         .with_context_note()
@@ -362,6 +365,7 @@ fn decoded_findings(
                     region,
                     secret: Secret::new(&v.value[m.secret.0..m.secret.1]),
                     validation: m.validation,
+                    confidence: m.confidence,
                     ci: None,
                 });
             }
@@ -388,6 +392,7 @@ fn decoded_findings(
                 region,
                 secret: Secret::new(secret.as_bytes()),
                 validation,
+                confidence: Confidence::of(validation, rule.generic),
                 ci: None,
             })
         });
@@ -442,6 +447,7 @@ fn ci_findings(
             region,
             secret: Secret::new(issue.value.as_bytes()),
             validation,
+            confidence: Confidence::of(validation, rules[rule].generic),
             ci,
         });
     }

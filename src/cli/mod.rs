@@ -126,6 +126,27 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// `--min-confidence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Everything, including generic matches in documentation, tests and examples
+    Low,
+    /// Specific formats, and generic credentials outside example contexts
+    Medium,
+    /// Only verified structures and strong generic credentials in configuration files
+    High,
+}
+
+impl From<ConfidenceArg> for crate::detect::validate::Confidence {
+    fn from(c: ConfidenceArg) -> Self {
+        match c {
+            ConfidenceArg::Low => Self::Low,
+            ConfidenceArg::Medium => Self::Medium,
+            ConfidenceArg::High => Self::High,
+        }
+    }
+}
+
 /// Output and detection options shared by every scanning command.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ScanOptions {
@@ -166,6 +187,10 @@ pub struct ScanOptions {
     /// JSON/JSONL: one record per secret with a `locations` array
     #[arg(long)]
     pub group: bool,
+    /// Hide findings below this confidence (counted in the summary) [default: medium, or the
+    /// config file's scan.min_confidence]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<ConfidenceArg>,
     /// Draw no progress bar (it is drawn only when stderr is a terminal)
     #[arg(long)]
     pub no_progress: bool,
@@ -180,6 +205,7 @@ impl ScanOptions {
             extra_rules: self.rules.clone(),
             threads: self.threads,
             max_file_size: self.max_file_size,
+            min_confidence: self.min_confidence.map(Into::into),
             respect_ignore: true,
             scan_binary: false,
             inline_allow: !self.no_inline_allow,

@@ -316,6 +316,9 @@ pub struct ReportArgs {
     /// JSON/JSONL: one record per secret with a `locations` array
     #[arg(long)]
     pub group: bool,
+    /// Hide findings below this confidence [default: medium]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<super::ConfidenceArg>,
     /// Only these repositories (repeatable)
     #[arg(long = "repo", value_name = "NAME")]
     pub repos: Vec<String>,
@@ -355,6 +358,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
         ignore_file: args.ignore_file.clone(),
         no_inline_allow: false,
         group: args.group,
+        min_confidence: args.min_confidence,
         no_progress: true,
     };
     let settings = ScanSettings {

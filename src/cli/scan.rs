@@ -89,6 +89,11 @@ pub(crate) fn finish(
     outcome: &mut ScanOutcome,
     root: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    outcome.stats.below_confidence = crate::pipeline::triage::triage(
+        &mut outcome.findings,
+        config.detector.rules(),
+        config.min_confidence,
+    );
     let mut used = Vec::new();
     config.suppressions.apply(
         &mut outcome.findings,

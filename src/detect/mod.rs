@@ -5,6 +5,7 @@
 //! own [`Scratch`] so that the hot path does not allocate per input. The detector never reads
 //! files: it is given bytes and returns [`Match`]es with byte spans.
 
+pub mod context;
 pub mod entropy;
 pub mod filter;
 pub mod location;
@@ -32,6 +33,9 @@ pub struct Match {
     pub secret: (usize, usize),
     /// What the rule's offline check established.
     pub validation: validate::Validation,
+    /// How sure the detector is that this is a credential: from the offline check, and for
+    /// weakly anchored rules from the context (see [`context`]).
+    pub confidence: validate::Confidence,
 }
 
 /// Per-worker reusable buffers.
@@ -145,6 +149,9 @@ impl Detector {
             }
         });
         let mut rejected: Vec<(usize, usize)> = Vec::new();
+        // Why: the file context is computed once per input, and only if a contextual rule
+        // matched.
+        let mut file: Option<context::FileContext> = None;
         for &r in touched.iter() {
             let rule = &rules[r];
             let regex = rule.regex();
@@ -152,6 +159,7 @@ impl Detector {
                 let hay = &input[ws..we];
                 for caps in regex.captures_iter(hay) {
                     let Some(secret) = caps.get(1) else { continue };
+                    let whole = caps.get(0).map_or((0, 0), |m| (m.start(), m.end()));
                     if !accept(rule, secret.as_bytes()) {
                         continue;
                     }
@@ -163,11 +171,31 @@ impl Detector {
                         }
                         continue;
                     };
+                    let span = (ws + secret.start(), ws + secret.end());
+                    let confidence = match rule.context {
+                        None => validate::Confidence::of(validation, rule.generic),
+                        Some(kind) => {
+                            let candidate = context::Candidate {
+                                input,
+                                whole: (ws + whole.0, ws + whole.1),
+                                secret: span,
+                                file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
+                            };
+                            let Some(judged) = context::judge(kind, &candidate) else {
+                                continue;
+                            };
+                            if validation == validate::Validation::Expired {
+                                validate::Confidence::Low
+                            } else {
+                                judged
+                            }
+                        }
+                    };
                     out.push(Match {
                         rule: r,
-
-                        secret: (ws + secret.start(), ws + secret.end()),
+                        secret: span,
                         validation,
+                        confidence,
                     });
                 }
             }

@@ -5,6 +5,7 @@
 pub mod git;
 pub mod image;
 pub mod org;
+pub mod triage;
 
 use std::{
     collections::BTreeMap,
@@ -45,6 +46,8 @@ pub struct Stats {
     pub by_kind: BTreeMap<String, u64>,
     /// Findings suppressed, by mechanism.
     pub suppressed: crate::suppress::Suppressed,
+    /// Findings hidden because their confidence is below `--min-confidence`.
+    pub below_confidence: u64,
     /// Findings by rule id (after suppressions).
     pub by_rule: BTreeMap<String, u64>,
     /// Commits walked (git history scans only).
@@ -145,6 +148,7 @@ impl Counters {
             known_blobs: None,
             by_repository: BTreeMap::new(),
             by_rule: BTreeMap::new(),
+            below_confidence: 0,
             suppressed: crate::suppress::Suppressed {
                 inline: self.inline_suppressed.into_inner(),
                 ..Default::default()

@@ -227,6 +227,16 @@ pub fn summary_line(report: &Report<'_>) -> String {
         }
         parts.push(format!("{} suppressed ({})", sup.total(), by.join(", ")));
     }
+    if st.below_confidence > 0 {
+        parts.push(format!(
+            "{} hidden below the confidence threshold (--min-confidence low shows them)",
+            plural(
+                st.below_confidence as usize,
+                "low-confidence finding",
+                "low-confidence findings"
+            )
+        ));
+    }
     parts.push(plural(st.errors as usize, "error", "errors"));
     parts.join("; ")
 }

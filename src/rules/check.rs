@@ -121,6 +121,8 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
                 &mut allowed,
             )
             .iter()
+            // Why: examples are judged as a default scan reports them.
+            .filter(|l| l.confidence >= crate::config::DEFAULT_MIN_CONFIDENCE)
             .map(|l| l.rule)
             .collect()
         };

@@ -18,7 +18,7 @@ use std::{
 use regex::bytes::Regex;
 use serde::Serialize;
 
-pub use syntax::{Engine, FilterKind, Severity};
+pub use syntax::{ContextKind, Engine, FilterKind, Severity};
 use syntax::{RemediationSyntax, RuleFileSyntax, RuleSyntax};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -159,6 +159,8 @@ pub struct Rule {
     pub validate: Option<crate::detect::validate::Validator>,
     /// The engine that produces this rule's findings, if not its regex.
     pub engine: Option<Engine>,
+    /// How the rule's matches are judged in context, for weakly anchored rules.
+    pub context: Option<ContextKind>,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
     /// Texts that must produce a finding of this rule.
@@ -520,6 +522,7 @@ fn validate(
         decoded: s.decoded,
         validate: s.validate,
         engine: s.engine,
+        context: s.context,
         generic: s.id.starts_with("generic."),
         keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
         id: s.id,

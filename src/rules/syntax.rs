@@ -46,6 +46,9 @@ pub(crate) struct RuleSyntax {
     /// An offline validity check (see `crate::detect::validate`).
     #[serde(default)]
     pub(crate) validate: Option<crate::detect::validate::Validator>,
+    /// How the rule's matches are judged in context (see `crate::detect::context`).
+    #[serde(default)]
+    pub(crate) context: Option<ContextKind>,
     /// The rotation period from now on, overriding the remediation's and the severity table's.
     #[serde(default)]
     pub(crate) rotation: Option<String>,
@@ -115,4 +118,21 @@ pub enum FilterKind {
     Identifier,
     /// Require at least two character classes in the capture.
     Charclass,
+}
+
+/// How the matches of a weakly anchored rule are judged in context (implemented in
+/// `crate::detect::context`): the rule's pattern finds candidates, the context decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextKind {
+    /// A value assigned to a key (`password = …`, `"token": …`): key-name semantics, value
+    /// shape and file context.
+    Assignment,
+    /// A password inside a URL (`scheme://user:password@host`): placeholder passwords and
+    /// example hosts.
+    Url,
+    /// A JSON Web Token: sample claims from documentation.
+    Jwt,
+    /// A bare value after a weak anchor (`Bearer …`): value shape and file context.
+    Value,
 }

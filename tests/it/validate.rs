@@ -8,14 +8,19 @@ use base64::Engine as _;
 use crate::util::{findings, github_token, json, leakhound};
 
 fn scan_text(name: &str, text: &str) -> Vec<serde_json::Value> {
+    findings(&scan_text_with(name, text, &[])).clone()
+}
+
+fn scan_text_with(name: &str, text: &str, args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join(name), text).unwrap();
     let out = leakhound()
         .current_dir(dir.path())
         .args(["scan", ".", "--format", "json"])
+        .args(args)
         .output()
         .unwrap();
-    findings(&json(&out.stdout)).clone()
+    json(&out.stdout)
 }
 
 #[test]
@@ -39,7 +44,16 @@ fn jwt_claims_and_expiry_are_reported() {
         enc(r#"{"iss":"https://auth.internal","sub":"svc-7","exp":1500000000}"#),
         "Zq81mXk20LpAq9Rt7Vb3Nc6WKd1HPw47nQz83LmXc5V"
     );
-    let f = scan_text("jwt.txt", &format!("auth: {token}\n"));
+    // An expired token is low confidence: hidden by default and counted, shown on request.
+    let hidden = scan_text_with("jwt.txt", &format!("auth: {token}\n"), &[]);
+    assert_eq!(findings(&hidden).len(), 0, "{hidden:#?}");
+    assert_eq!(hidden["stats"]["below_confidence"], 1);
+    let shown = scan_text_with(
+        "jwt.txt",
+        &format!("auth: {token}\n"),
+        &["--min-confidence", "low"],
+    );
+    let f = findings(&shown).clone();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["validation"], "expired");
     assert_eq!(f[0]["confidence"], "low");
