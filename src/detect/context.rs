@@ -91,11 +91,16 @@ impl FileContext {
         let declarations = [".d.ts", ".d.mts", ".d.cts", ".pyi", ".rbi"]
             .iter()
             .any(|s| name.ends_with(s));
+        // Why: documentation somebody else wrote (a vendored package's README, a man page) is
+        // examples; documentation of the scanned project itself (a NOTES.md at its root) is
+        // where a team pastes the real password, so it stays neutral.
+        let vendored = in_dir(VENDOR_DIRS);
+        let documentation = DOC_EXTENSIONS.contains(&ext) || is_doc_name(name);
         let examples = declarations
             || in_dir(EXAMPLE_DIRS)
             || in_dir(TEST_DIRS)
             || in_dir(LOCALE_DIRS)
-            || DOC_EXTENSIONS.contains(&ext)
+            || (documentation && vendored)
             || LOCKFILES.contains(&name)
             || is_test_file(name)
             || is_example_file(name);
@@ -264,7 +269,22 @@ fn is_test_file(name: &str) -> bool {
             .any(|m| name.contains(m))
 }
 
-fn is_example_file(name: &str) -> bool {
+/// Directories of other people's code: installed dependencies and vendored copies.
+const VENDOR_DIRS: &[&str] = &[
+    "node_modules",
+    "bower_components",
+    "jspm_packages",
+    "site-packages",
+    "dist-packages",
+    "vendor",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "external",
+    "share",
+];
+
+fn is_doc_name(name: &str) -> bool {
     [
         "readme",
         "changelog",
@@ -274,27 +294,31 @@ fn is_example_file(name: &str) -> bool {
         "license",
         "copying",
         "authors",
+        "contributing",
     ]
     .iter()
     .any(|p| name.starts_with(p))
-        || [
-            ".example",
-            ".examples",
-            ".sample",
-            ".template",
-            ".tmpl",
-            ".dist",
-            ".min.js",
-            ".min.css",
-            ".min.mjs",
-            ".bundle.js",
-            ".chunk.js",
-            "_pb2.py",
-            ".pb.go",
-            ".schema.json",
-        ]
-        .iter()
-        .any(|m| name.contains(m))
+}
+
+fn is_example_file(name: &str) -> bool {
+    [
+        ".example",
+        ".examples",
+        ".sample",
+        ".template",
+        ".tmpl",
+        ".dist",
+        ".min.js",
+        ".min.css",
+        ".min.mjs",
+        ".bundle.js",
+        ".chunk.js",
+        "_pb2.py",
+        ".pb.go",
+        ".schema.json",
+    ]
+    .iter()
+    .any(|m| name.contains(m))
         || name.starts_with("examples-")
         || name.starts_with("example-")
         || name.starts_with("example.")
@@ -686,13 +710,13 @@ pub fn key_class(key: &str) -> KeyClass {
         .iter()
         .rposition(|w| CREDENTIAL_WORDS.contains(&w.as_str()))
     else {
-        // Why: the rule's keyword sits inside a longer word (`tokenizer`, `monkey`): not a
-        // credential name.
-        return if words.iter().any(|w| is_compound_credential(w)) {
-            KeyClass::Plain
-        } else {
-            KeyClass::NotCredential
-        };
+        // Why: the credential word is written into a longer word (`dbpassword`,
+        // `azurestoragekey`), or the rule's keyword sits inside an unrelated word
+        // (`tokenizer`, `monkey`).
+        return words
+            .last()
+            .and_then(|w| compound_class(w))
+            .unwrap_or(KeyClass::NotCredential);
     };
     // Words after the last credential word describe it (`token_type`, `password_length`,
     // `key_id`); words before it qualify it (`next_token`, `public_key`).
@@ -731,15 +755,50 @@ pub fn key_class(key: &str) -> KeyClass {
     }
 }
 
-/// Credential names written as one word: `apitoken`, `authtoken`, `dbpassword`.
-fn is_compound_credential(w: &str) -> bool {
-    ["password", "passwd", "secret", "apikey", "accesskey"]
-        .iter()
-        .any(|c| w.contains(c))
-        || ((w.ends_with("token") || w.ends_with("key")) && w.len() > 5 && {
-            let head = w.trim_end_matches("token").trim_end_matches("key");
-            STRONG_MODIFIERS.contains(&head)
-        })
+/// How a credential name written as one word reads: `dbpassword`, `azurestoragekey` and
+/// `apitoken` are credentials; `nexttoken`, `publickey` and `monkey` are not.
+///
+/// ```
+/// use leakhound::detect::context::{compound_class, KeyClass};
+/// assert_eq!(compound_class("azurestoragekey"), Some(KeyClass::Strong));
+/// assert_eq!(compound_class("dbpassword"), Some(KeyClass::Strong));
+/// assert_eq!(compound_class("nexttoken"), Some(KeyClass::NotCredential));
+/// assert_eq!(compound_class("monkey"), Some(KeyClass::NotCredential));
+/// assert_eq!(compound_class("hostname"), None);
+/// ```
+pub fn compound_class(w: &str) -> Option<KeyClass> {
+    const ENDINGS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "apikey",
+        "accesskey",
+        "authkey",
+        "token",
+        "key",
+        "pwd",
+    ];
+    let ending = ENDINGS.iter().find(|e| w.ends_with(*e))?;
+    let head = &w[..w.len() - ending.len()];
+    if head.is_empty() {
+        return None;
+    }
+    let ends_with_word = |set: &[&str]| set.iter().any(|m| m.len() >= 2 && head.ends_with(m));
+    Some(if ends_with_word(NOT_CREDENTIAL_WORDS) {
+        KeyClass::NotCredential
+    } else if ends_with_word(STRONG_MODIFIERS)
+        || matches!(
+            *ending,
+            "password" | "passwd" | "passphrase" | "secret" | "apikey" | "accesskey" | "authkey"
+        )
+    {
+        KeyClass::Strong
+    } else if *ending == "token" {
+        KeyClass::Plain
+    } else {
+        KeyClass::NotCredential
+    })
 }
 
 /// What a value looks like, beyond the rule's filters.
@@ -852,6 +911,10 @@ pub fn value_shape(v: &[u8]) -> Shape {
         && dot > 0
         && FILE_EXTENSIONS.contains(&&lower[dot + 1..])
     {
+        return Shape::NotSecret;
+    }
+    // Why: an ellipsis marks a value cut short in documentation (`eyJ2IjoiMSIs...`).
+    if has(b"...") || has("\u{2026}".as_bytes()) {
         return Shape::NotSecret;
     }
     // format strings and template markers

@@ -8,6 +8,7 @@ mod corpus;
 mod gitrepo;
 mod lifecycle;
 mod org;
+mod realworld;
 mod registry;
 mod report;
 mod rules;
