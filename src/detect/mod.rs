@@ -31,6 +31,8 @@ pub struct Match {
 
     /// Byte span of the secret (capture group 1).
     pub secret: (usize, usize),
+    /// Byte span of the rule's whole match (the secret and the context that anchored it).
+    pub whole: (usize, usize),
     /// What the rule's offline check established.
     pub validation: validate::Validation,
     /// How sure the detector is that this is a credential: from the offline check, and for
@@ -194,6 +196,7 @@ impl Detector {
                     out.push(Match {
                         rule: r,
                         secret: span,
+                        whole: (ws + whole.0, ws + whole.1),
                         validation,
                         confidence,
                     });
@@ -209,12 +212,13 @@ impl Detector {
             out.sort_by_key(|m| (m.secret.0, m.secret.1, m.rule));
             out.dedup_by(|b, a| a.rule == b.rule && a.secret == b.secret);
             drop_generic_overlaps(rules, out);
+            drop_dominated(rules, out);
         }
         if !rejected.is_empty() {
             // Structural (path-scoped) rules yield to a rejected token too: a malformed
             // token of a known format is not a credential in a .env file either.
             out.retain(|m| {
-                let weak = rules[m.rule].generic || rules[m.rule].paths.is_some();
+                let weak = anchoring(&rules[m.rule]) < 2 || rules[m.rule].paths.is_some();
                 !weak
                     || !rejected
                         .iter()
@@ -250,22 +254,76 @@ pub(crate) fn accept(rule: &Rule, secret: &[u8]) -> bool {
     !filter::is_placeholder(secret) && filter::passes(&rule.filters, secret)
 }
 
-/// Drops generic-rule matches whose secret overlaps a specific rule's secret: the specific rule
-/// names the provider and its remediation, so it is the better report of the same secret.
+/// How strongly a rule's format anchors its findings: 0 generic, 1 judged in context (JWTs,
+/// URLs, SMTP settings), 2 a specific format.
+fn anchoring(rule: &Rule) -> u8 {
+    if rule.generic {
+        0
+    } else if rule.context.is_some() {
+        1
+    } else {
+        2
+    }
+}
+
+/// Drops matches whose secret overlaps one of a more strongly anchored rule: the specific rule
+/// names the provider and its remediation, so it is the better report of the same secret (and
+/// a JWT or URL rule is a better report than a generic assignment).
 fn drop_generic_overlaps(rules: &[Rule], out: &mut Vec<Match>) {
-    if !out.iter().any(|m| rules[m.rule].generic) {
+    if !out.iter().any(|m| anchoring(&rules[m.rule]) < 2) {
         return;
     }
-    let specific: Vec<(usize, usize)> = out
+    let stronger: Vec<((usize, usize), u8)> = out
         .iter()
-        .filter(|m| !rules[m.rule].generic)
-        .map(|m| m.secret)
+        .map(|m| (m.secret, anchoring(&rules[m.rule])))
+        .filter(|&(_, a)| a > 0)
         .collect();
     out.retain(|m| {
-        !rules[m.rule].generic
-            || !specific
+        let own = anchoring(&rules[m.rule]);
+        own == 2
+            || !stronger
                 .iter()
-                .any(|s| s.0 < m.secret.1 && m.secret.0 < s.1)
+                .any(|&(s, a)| a > own && s.0 < m.secret.1 && m.secret.0 < s.1)
+    });
+}
+
+/// Drops the match of a rule that another rule `supersedes` (rule data) on an overlapping
+/// secret: Paystack, Clerk and WorkOS keys share Stripe's `sk_live_` prefix, and their rules,
+/// anchored on the provider's name or a longer prefix, say which provider the key is for.
+fn drop_dominated(rules: &[Rule], out: &mut Vec<Match>) {
+    if !out.iter().any(|m| !rules[m.rule].supersedes.is_empty()) {
+        return;
+    }
+    let dominated = |m: &Match, o: &Match| {
+        o.rule != m.rule
+            && o.secret.0 < m.secret.1
+            && m.secret.0 < o.secret.1
+            && rules[o.rule].supersedes.contains(&rules[m.rule].id)
+    };
+    // Why: `out` is sorted by secret start, so a match can only be contained by one that is
+    // still open at its start (or starts with it); sweeping keeps this linear for real inputs.
+    let mut keep = vec![true; out.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for (i, m) in out.iter().enumerate() {
+        open.retain(|&j| out[j].secret.1 > m.secret.0);
+        let later = out[i + 1..].iter().take_while(|o| o.secret.0 < m.secret.1);
+        if open
+            .iter()
+            .map(|&j| &out[j])
+            .chain(later)
+            .any(|o| dominated(m, o))
+        {
+            keep[i] = false;
+        }
+        open.push(i);
+    }
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    let mut i = 0;
+    out.retain(|_| {
+        i += 1;
+        keep[i - 1]
     });
 }
 

@@ -65,11 +65,14 @@ impl Validation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
-    /// Generic (context-only) rules, and expired tokens.
+    /// Generic matches in documentation, tests and examples, weak or repeated values, and
+    /// expired tokens (see [`crate::detect::context`]); hidden by default.
     Low,
-    /// Specific formats without an offline check.
+    /// Specific formats without an offline check, and generic credentials in code and
+    /// configuration.
     Medium,
-    /// A checksum or structure verified.
+    /// A checksum or structure verified, or a strong generic credential in a configuration
+    /// file.
     High,
 }
 

@@ -10,7 +10,7 @@
 //!   "tool": { "name": "leakhound", "version": "0.1.0" },
 //!   "findings": [ FINDING, ... ],
 //!   "stats": { "files": 12, "bytes": 40960, "skipped": 1, "errors": 0, "warnings": 0,
-//!              "duration_ms": 3, "by_kind": { "binary": 1 } }
+//!              "duration_ms": 3, "by_kind": { "binary": 1 }, "below_confidence": 4 }
 //! }
 //! ```
 //!
@@ -35,7 +35,7 @@
 //! | `secret_id` | string | 32 hex digits identifying rule + secret value, stable across places |
 //! | `remediation` | object | the playbook: `revoke`, `rotate`, `audit` (where to look for misuse), `rotation` (period from now on), `references` (array of URLs) |
 //! | `validation` | string | `checksum_valid`, `structure_valid`, `expired` or `unchecked` (offline checks; no network) |
-//! | `confidence` | string | `high` (a checksum or structure verified), `medium` (a specific format without a check), `low` (generic rules, expired tokens) |
+//! | `confidence` | string | `high` (a checksum or structure verified, or a strong generic credential in a configuration file), `medium` (a specific format without a check, or a generic credential in code or configuration), `low` (a generic match in documentation, tests or examples, a weak value, a repeated value, an expired token); findings below `--min-confidence` (default `medium`) are not written |
 //! | `details` | object | what the check decoded, when it decoded something: JWT `alg`, `iss`, `exp`, `expired`; key `key_type`, `bits`, `curve`, `encrypted`; `aws_account_id` |
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
 //! | `image`, `image_digest`, `layer_index`, `layer_digest`, `created_by`, `deleted_in_final_image` | | image findings: the image, its digest, the layer (absent for findings in the image config, whose `path` is `[image config] Env[2]` and so on), the instruction that created the layer, and whether a later layer deleted or replaced the file |

@@ -90,6 +90,8 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
         rules: set.len(),
         ..CheckReport::default()
     };
+    // Why: a user's rule file may supersede a built-in rule.
+    let builtin = RuleSet::builtin().ok();
     for (index, rule) in set.rules().iter().enumerate() {
         let problem = |message: String| Problem {
             source: rule.source.clone(),
@@ -99,6 +101,14 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
         if let Err(message) = super::check_pattern(&rule.pattern) {
             report.problems.push(problem(message));
             continue;
+        }
+        for id in &rule.supersedes {
+            let known = |s: &RuleSet| s.rules().iter().any(|r| &r.id == id);
+            if !known(&set) && !builtin.as_ref().is_some_and(known) {
+                report
+                    .problems
+                    .push(problem(format!("supersedes unknown rule id {id:?}")));
+            }
         }
         if rule.examples.is_empty() {
             report.problems.push(problem("has no examples".into()));

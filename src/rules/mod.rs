@@ -161,6 +161,8 @@ pub struct Rule {
     pub engine: Option<Engine>,
     /// How the rule's matches are judged in context, for weakly anchored rules.
     pub context: Option<ContextKind>,
+    /// Rule ids whose finding on an overlapping secret this rule's finding replaces.
+    pub supersedes: Vec<String>,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
     /// Texts that must produce a finding of this rule.
@@ -523,6 +525,7 @@ fn validate(
         validate: s.validate,
         engine: s.engine,
         context: s.context,
+        supersedes: s.supersedes,
         generic: s.id.starts_with("generic."),
         keywords: s.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
         id: s.id,

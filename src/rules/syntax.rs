@@ -49,6 +49,9 @@ pub(crate) struct RuleSyntax {
     /// How the rule's matches are judged in context (see `crate::detect::context`).
     #[serde(default)]
     pub(crate) context: Option<ContextKind>,
+    /// Rule ids whose finding on the same secret this rule replaces (a shared prefix).
+    #[serde(default)]
+    pub(crate) supersedes: Vec<String>,
     /// The rotation period from now on, overriding the remediation's and the severity table's.
     #[serde(default)]
     pub(crate) rotation: Option<String>,
