@@ -51,6 +51,8 @@ pub struct FileContext {
     pub declarations: bool,
     /// Configuration and environment files, where real credentials are written.
     pub config: bool,
+    /// Python source (docstrings are documentation).
+    pub python: bool,
 }
 
 impl FileContext {
@@ -66,6 +68,7 @@ impl FileContext {
             code: a.code || b.code,
             declarations: a.declarations && b.declarations,
             config: a.config || b.config,
+            python: a.python && b.python,
         })
     }
 
@@ -116,6 +119,7 @@ impl FileContext {
             code,
             declarations,
             config,
+            python: matches!(ext, "py" | "pyi" | "pyw"),
         }
     }
 }
@@ -295,6 +299,8 @@ fn is_doc_name(name: &str) -> bool {
         "copying",
         "authors",
         "contributing",
+        "metadata",
+        "pkg-info",
     ]
     .iter()
     .any(|p| name.starts_with(p))
@@ -860,6 +866,10 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "p@ssw0rd",
     "p@ssword",
     "secure",
+    "sekret",
+    "pa$$w",
+    "passwort",
+    "geheim",
 ];
 
 /// The shape of a candidate value.
@@ -878,6 +888,7 @@ pub fn value_shape(v: &[u8]) -> Shape {
     let lower = v.to_ascii_lowercase();
     let has = |s: &[u8]| memchr::memmem::find(&lower, s).is_some();
     if lower.starts_with(b"arn:")
+        || lower.starts_with(b"-")
         || has(b"://")
         || lower.starts_with(b"/")
         || lower.starts_with(b"./")
@@ -965,6 +976,7 @@ const FILE_EXTENSIONS: &[&[u8]] = &[
 /// assert!(!is_word_name(b"term-token-gPFEGk7CF4wS901w7ppYclt7"));
 /// assert!(!is_word_name(b"AbGhTkLmQwEr"));
 /// assert!(!is_word_name(b"Summer2024!"));
+/// assert!(is_word_name(b"X-Amz-Security-Token"));
 /// ```
 pub fn is_word_name(v: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(v) else {
@@ -989,7 +1001,13 @@ pub fn is_word_name(v: &[u8]) -> bool {
                 && letters.chars().any(vowel)
                 && max_consonant_run(&letters) <= 4)
     };
-    words.len() >= 2 && words.iter().any(|w| w.len() >= 4) && words.iter().all(readable)
+    // Why: one single-letter word is common in names (`X-Api-Key`, `aValue`); random tokens
+    // split into many.
+    let single = words.iter().filter(|w| w.len() == 1).count();
+    words.len() >= 2
+        && words.iter().any(|w| w.len() >= 4)
+        && single <= 1
+        && words.iter().all(|w| w.len() == 1 || readable(w))
 }
 
 fn max_consonant_run(letters: &str) -> usize {
@@ -1056,6 +1074,22 @@ impl Candidate<'_> {
             || t.starts_with(b";")
             || t.starts_with(b"%")
             || t.starts_with(b"rem ")
+    }
+
+    /// Whether the secret sits inside a Python docstring: an odd number of triple quotes of
+    /// one kind before it. Only asked for matches that passed every other check, so the count
+    /// is rare work.
+    fn in_docstring(&self) -> bool {
+        let before = &self.input[..self.secret.0];
+        let odd = |q: &[u8]| memchr::memmem::find_iter(before, q).count() % 2 == 1;
+        odd(b"\"\"\"") || odd(b"'''")
+    }
+
+    /// Whether the key and value are separated by a comma (`define('DB_PASSWORD', '…')`)
+    /// rather than an assignment operator.
+    fn comma_separated(&self) -> bool {
+        let between = &self.input[self.whole.0..self.secret.0];
+        between.contains(&b',') && !between.iter().any(|b| matches!(b, b'=' | b':'))
     }
 
     /// Whether the secret is a quoted literal.
@@ -1136,7 +1170,9 @@ pub fn judge(kind: ContextKind, c: &Candidate<'_>) -> Option<Confidence> {
             Shape::Weak | Shape::Random => Confidence::Medium,
         },
     };
-    let example = c.file.examples || c.minified() || (c.file.code && c.in_comment());
+    let example = c.file.examples
+        || c.minified()
+        || (c.file.code && (c.in_comment() || (c.file.python && c.in_docstring())));
     Some(if example { Confidence::Low } else { base })
 }
 
@@ -1155,6 +1191,16 @@ fn assignment(c: &Candidate<'_>) -> Option<Confidence> {
         return None;
     }
     let value = c.value();
+    // Why: a comma also separates the items of lists and argument lists
+    // (`'mysql_native_password', 'latin1'`): only a strong key with a value that mixes
+    // letters, digits and symbols reads as `define('DB_PASSWORD', '…')`.
+    if c.comma_separated()
+        && (class != KeyClass::Strong
+            || value.len() < 8
+            || crate::detect::filter::char_classes(value) < 3)
+    {
+        return None;
+    }
     match value_shape(value) {
         Shape::NotSecret => None,
         // Why: a UUID under a name that says what it is (`HEROKU_API_KEY`) is a key; under a
@@ -1224,6 +1270,7 @@ fn url(c: &Candidate<'_>) -> Option<Confidence> {
     let host = &input[(se + 1).min(host_end)..host_end];
     let lower = password.to_ascii_lowercase();
     if password == user
+        || matches!(password.first(), Some(b'[' | b'<' | b'{' | b'$' | b'%'))
         || PLACEHOLDER_WORDS.contains(&std::str::from_utf8(&lower).unwrap_or(""))
         || lower.iter().all(|&b| b == b'*' || b == b'x' || b == b'.')
     {
@@ -1353,14 +1400,16 @@ mod tests {
 
     #[test]
     fn url_credentials_on_example_hosts_are_low() {
-        let line = "postgres://app:Qw8vT2nRk5@localhost:5432/app";
+        // assembled, so that this file holds no whole credential URL
+        let pw = ["Qw8vT2", "nRk5"].concat();
+        let line = &format!("postgres://app:{pw}@localhost:5432/app");
         assert_eq!(
-            judge_line(ContextKind::Url, line, "Qw8vT2nRk5", "src/db.py"),
+            judge_line(ContextKind::Url, line, &pw, "src/db.py"),
             Some(Confidence::Low)
         );
-        let line = "postgres://app:Qw8vT2nRk5@db.internal:5432/app";
+        let line = &format!("postgres://app:{pw}@db.internal:5432/app");
         assert_eq!(
-            judge_line(ContextKind::Url, line, "Qw8vT2nRk5", "src/db.py"),
+            judge_line(ContextKind::Url, line, &pw, "src/db.py"),
             Some(Confidence::Medium)
         );
         let line = "redis://user:password@cache.acme.io:6379";

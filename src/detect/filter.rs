@@ -32,6 +32,25 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "getenv",
 ];
 
+/// Published values that every copy of a specification or SDK shares: documented development
+/// defaults and the examples of the standards, not secrets. The Azurite storage emulator's
+/// account key; RFC 6749's (OAuth 2.0) example access and refresh tokens and client
+/// credentials; RFC 5849's (OAuth 1.0) example tokens and secrets.
+const PUBLIC_DEFAULTS: &[&str] = &[
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsu",
+    "2YotnFZFEjr1zCsicMWpAA",
+    "tGzv3JOkF0XG5Qx2TlKWIA",
+    "czZCaGRSa3F0MzpnWDFmQmF0M2JW",
+    "gX1fBat3bV",
+    "ad180jjd733klru7",
+    "kd94hf93k423kf44",
+    "dpf43f3p2l4k3l03",
+    "hh5s93j4hdidpola",
+    "hdhd0244k9j7ao03",
+    "nnch734d00sl2jdk",
+    "pfkkdhi9sl3r4s00",
+];
+
 /// Whether the capture is a placeholder rather than a credential.
 ///
 /// ```
@@ -49,6 +68,12 @@ pub fn is_placeholder(capture: &[u8]) -> bool {
     if template(b'{', b'}')
         || template(b'<', b'>')
         || memchr::memmem::find(capture, b"{}").is_some()
+    {
+        return true;
+    }
+    if PUBLIC_DEFAULTS
+        .iter()
+        .any(|d| memchr::memmem::find(capture, d.as_bytes()).is_some())
     {
         return true;
     }
@@ -163,7 +188,8 @@ pub fn name_shaped(v: &[u8]) -> bool {
     true
 }
 
-fn char_classes(v: &[u8]) -> usize {
+/// How many of lower-case letters, upper-case letters, digits and other bytes a value mixes.
+pub(crate) fn char_classes(v: &[u8]) -> usize {
     let (mut lower, mut upper, mut digit, mut other) = (false, false, false, false);
     for &b in v {
         match b {
