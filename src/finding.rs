@@ -386,7 +386,8 @@ fn decoded_findings(
             if !crate::detect::accept(rule, secret.as_bytes()) {
                 return None;
             }
-            let validation = validate::check(rule.validate, secret.as_bytes())?;
+            let full = caps.get(0).map_or(&[][..], |m| m.as_bytes());
+            let validation = validate::check_match(rule.validate, secret.as_bytes(), full)?;
             Some(Located {
                 rule: r,
                 region,

@@ -167,7 +167,10 @@ impl Detector {
                     }
                     // Why: a token whose own checksum or structure fails is not a credential;
                     // its span is remembered so that a generic rule does not report it either.
-                    let Some(validation) = validate::check(rule.validate, secret.as_bytes()) else {
+                    let full = caps.get(0).map_or(&hay[0..0], |m| m.as_bytes());
+                    let Some(validation) =
+                        validate::check_match(rule.validate, secret.as_bytes(), full)
+                    else {
                         if !rule.generic {
                             rejected.push((ws + secret.start(), ws + secret.end()));
                         }

@@ -33,6 +33,12 @@ pub enum Validator {
     Structure,
     /// HTTP Basic credentials: base64 of `user:password`, with a non-trivial password.
     BasicAuth,
+    /// An Azure shared access signature: its `se=` expiry, read from the whole match, decides
+    /// whether it is expired.
+    AzureSas,
+    /// An AWS SigV4 presigned URL: `X-Amz-Date` plus `X-Amz-Expires`, read from the whole
+    /// match, decide whether it is expired.
+    AwsPresigned,
 }
 
 /// What a check established about a finding.
@@ -136,7 +142,113 @@ pub fn check(validator: Option<Validator>, secret: &[u8]) -> Option<Validation> 
         Validator::AwsKeyId => aws_account(secret).map(|_| Validation::StructureValid),
         Validator::Structure => Some(Validation::StructureValid),
         Validator::BasicAuth => basic_auth(secret).map(|_| Validation::StructureValid),
+        // Without the rest of the match there is no expiry to read: the format is all we know.
+        Validator::AzureSas | Validator::AwsPresigned => Some(Validation::StructureValid),
     }
+}
+
+/// [`check`], for validators that read the whole match around the secret (an expiry next to
+/// a signature): `whole` is the rule's whole match.
+pub fn check_match(
+    validator: Option<Validator>,
+    secret: &[u8],
+    whole: &[u8],
+) -> Option<Validation> {
+    let expires = match validator {
+        Some(Validator::AzureSas) => query_param(whole, b"se").and_then(sas_expiry),
+        Some(Validator::AwsPresigned) => presigned_expiry(whole),
+        _ => return check(validator, secret),
+    };
+    Some(match expires {
+        Some(at) if at < unix_now() => Validation::Expired,
+        Some(_) => Validation::StructureValid,
+        None => Validation::Unchecked,
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The value of `name=` in a query string (after `?`, `&`, a quote or the start).
+fn query_param<'a>(query: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&query[from..], name) {
+        let at = from + i;
+        let starts = at == 0 || matches!(query[at - 1], b'?' | b'&' | b'"' | b'\'' | b' ');
+        let rest = &query[at + name.len()..];
+        if starts && rest.first() == Some(&b'=') {
+            let value = &rest[1..];
+            let end = value
+                .iter()
+                .position(|b| matches!(b, b'&' | b'"' | b'\'' | b' ' | b'<' | b'>'))
+                .unwrap_or(value.len());
+            return Some(&value[..end]);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date.
+///
+/// ```
+/// use leakhound::detect::validate::days_from_civil;
+/// assert_eq!(days_from_civil(1970, 1, 1), 0);
+/// assert_eq!(days_from_civil(2000, 3, 1), 11017);
+/// ```
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// A SAS `se=` value (`2025-12-31`, `2025-12-31T23:59:59Z`, colons maybe as `%3A`) as Unix
+/// seconds.
+fn sas_expiry(se: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(se)
+        .replace("%3A", ":")
+        .replace("%3a", ":");
+    let b = text.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    if b.len() >= 16 && b[10] == b'T' && b[13] == b':' {
+        secs += digits(&b[11..13])? * 3600 + digits(&b[14..16])? * 60;
+    } else {
+        secs += 86_399;
+    }
+    Some(secs)
+}
+
+/// `X-Amz-Date` (`20190814T123456Z`) plus `X-Amz-Expires` (seconds) as Unix seconds.
+fn presigned_expiry(url: &[u8]) -> Option<i64> {
+    let date = query_param(url, b"X-Amz-Date")?;
+    let expires = digits(query_param(url, b"X-Amz-Expires")?)?;
+    if date.len() < 15 || date[8] != b'T' {
+        return None;
+    }
+    let day = days_from_civil(
+        digits(&date[0..4])?,
+        digits(&date[4..6])?,
+        digits(&date[6..8])?,
+    );
+    let time = digits(&date[9..11])? * 3600 + digits(&date[11..13])? * 60 + digits(&date[13..15])?;
+    Some(day * 86_400 + time + expires)
 }
 
 /// What a passing check decoded, as `(name, value)` pairs.
@@ -516,6 +628,38 @@ fn sec1_curve(der: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sas_and_presigned_expiry_are_read_from_the_whole_match() {
+        let sas = b"?sv=2021-06-08&se=2022-12-20T22%3A54%3A52Z&sp=rl&sig=abc";
+        assert_eq!(
+            query_param(sas, b"se").and_then(sas_expiry),
+            Some(days_from_civil(2022, 12, 20) * 86_400 + 22 * 3600 + 54 * 60)
+        );
+        assert_eq!(
+            check_match(Some(Validator::AzureSas), b"abc", sas),
+            Some(Validation::Expired)
+        );
+        let far = b"?sv=2021-06-08&se=2099-01-01&sig=abc";
+        assert_eq!(
+            check_match(Some(Validator::AzureSas), b"abc", far),
+            Some(Validation::StructureValid)
+        );
+        // no expiry at all: the format is known, its lifetime is not
+        assert_eq!(
+            check_match(Some(Validator::AzureSas), b"abc", b"?sv=2021-06-08&sig=abc"),
+            Some(Validation::Unchecked)
+        );
+        let url = b"?X-Amz-Date=20190814T101500Z&X-Amz-Expires=3600&X-Amz-Credential=A";
+        assert_eq!(
+            presigned_expiry(url),
+            Some(days_from_civil(2019, 8, 14) * 86_400 + 10 * 3600 + 15 * 60 + 3600)
+        );
+        assert_eq!(
+            check_match(Some(Validator::AwsPresigned), b"A", url),
+            Some(Validation::Expired)
+        );
+    }
 
     #[test]
     fn jwt_expiry_and_garbage() {
