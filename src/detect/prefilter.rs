@@ -27,10 +27,15 @@ impl Prefilter {
                 continue;
             }
             for kw in &rule.keywords {
+                // Why: a keyword's first bytes occur wherever the keyword does, so a prefix
+                // selects a superset of the inputs, and the regex still decides. Prefixes keep
+                // the automaton small (it is searched byte by byte: a larger one misses the
+                // cache), and many long keywords share one.
+                let kw = truncate(kw);
                 let idx = match keywords.iter().position(|k| k == kw) {
                     Some(idx) => idx,
                     None => {
-                        keywords.push(kw.clone());
+                        keywords.push(kw.to_owned());
                         rules_of.push(Vec::new());
                         keywords.len() - 1
                     }
@@ -70,4 +75,16 @@ impl Prefilter {
     pub fn is_match(&self, haystack: &[u8]) -> bool {
         self.ac.is_match(haystack)
     }
+}
+
+/// The longest keyword prefix the automaton holds, in bytes.
+pub const KEYWORD_PREFIX: usize = 8;
+
+/// A keyword cut to [`KEYWORD_PREFIX`] bytes (at a character boundary).
+fn truncate(kw: &str) -> &str {
+    let mut end = kw.len().min(KEYWORD_PREFIX);
+    while !kw.is_char_boundary(end) {
+        end -= 1;
+    }
+    &kw[..end]
 }
