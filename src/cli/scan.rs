@@ -38,6 +38,9 @@ pub struct ScanArgs {
     pub scan_binary: bool,
 }
 
+/// Below this many bytes of named files in all, `scan` builds the cheaper prefilter.
+const SMALL_INPUTS: u64 = 1 << 20;
+
 /// Runs `scan`.
 pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let (config, mut outcome, root) = scan(global, args, |s| s)?;
@@ -63,9 +66,23 @@ pub(crate) fn scan(
         })
         .collect();
     let root = scan_root(&args.paths);
+    // Why: a few small named files (an editor hook, `scan README.md`) are scanned faster with
+    // the automaton that is cheap to build than with the one that is fast to search.
+    let sizes: Option<u64> = args
+        .paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len())
+        })
+        .sum();
+    let small_inputs = sizes.is_some_and(|total| total < SMALL_INPUTS);
     let settings = adjust(ScanSettings {
         respect_ignore: !args.no_ignore,
         scan_binary: args.scan_binary,
+        small_inputs,
         ..args.options.settings(root.clone())
     });
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
