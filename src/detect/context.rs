@@ -97,7 +97,10 @@ impl FileContext {
         // Why: documentation somebody else wrote (a vendored package's README, a man page) is
         // examples; documentation of the scanned project itself (a NOTES.md at its root) is
         // where a team pastes the real password, so it stays neutral.
-        let vendored = in_dir(VENDOR_DIRS);
+        let vendored = in_dir(VENDOR_DIRS)
+            || dirs
+                .split('/')
+                .any(|d| d.ends_with(".dist-info") || d.ends_with(".egg-info"));
         let documentation = DOC_EXTENSIONS.contains(&ext) || is_doc_name(name);
         let examples = declarations
             || in_dir(EXAMPLE_DIRS)
@@ -386,6 +389,8 @@ const NOT_CREDENTIAL_WORDS: &[&str] = &[
     "invite",
     "invitation",
     "confirmation",
+    "verification",
+    "verify",
     "unsubscribe",
     // counts, limits, kinds and names of things
     "max",
