@@ -602,6 +602,7 @@ const CREDENTIAL_WORDS: &[&str] = &[
 /// Words that make a credential word strong when they stand next to it.
 const STRONG_MODIFIERS: &[&str] = &[
     "api",
+    "basic",
     "access",
     "auth",
     "private",
