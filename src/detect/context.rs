@@ -1038,6 +1038,9 @@ pub fn is_uuid(v: &[u8]) -> bool {
         })
 }
 
+/// A line longer than this was not written by a person (a minified bundle, a source map).
+const MINIFIED_LINE: usize = 1000;
+
 /// What a judge is given: the input, the rule's whole match and its secret, and the file.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
@@ -1057,10 +1060,16 @@ impl Candidate<'_> {
     }
 
     /// The line holding the secret's start.
+    ///
+    /// Why: looked for at most [`MINIFIED_LINE`] bytes each way, so that many matches on one
+    /// huge line (a bundle) cost a bounded search each, not a pass over the line; a longer
+    /// line is cut, which still reads as minified.
     fn line(&self) -> &[u8] {
         let s = self.secret.0;
-        let start = memchr::memrchr(b'\n', &self.input[..s]).map_or(0, |i| i + 1);
-        let end = memchr::memchr(b'\n', &self.input[s..]).map_or(self.input.len(), |i| s + i);
+        let floor = s.saturating_sub(MINIFIED_LINE + 1);
+        let ceil = (s + MINIFIED_LINE + 1).min(self.input.len());
+        let start = memchr::memrchr(b'\n', &self.input[floor..s]).map_or(floor, |i| floor + i + 1);
+        let end = memchr::memchr(b'\n', &self.input[s..ceil]).map_or(ceil, |i| s + i);
         &self.input[start..end]
     }
 
@@ -1105,12 +1114,12 @@ impl Candidate<'_> {
 
     /// Whether the secret's line looks minified (a bundle) rather than written by a person.
     fn minified(&self) -> bool {
-        self.line().len() > 1000
+        self.line().len() > MINIFIED_LINE
     }
 
     /// The key the value is assigned to: the last identifier before the secret (within the
     /// whole match) that holds a credential word, extended to its full length.
-    fn key(&self) -> &str {
+    fn key(&self) -> (usize, &str) {
         let (ms, ss) = (self.whole.0, self.secret.0);
         let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
         let mut end = ss;
@@ -1138,23 +1147,20 @@ impl Candidate<'_> {
             .iter()
             .any(|k| lower.contains(k))
             {
-                return word;
+                return (start, word);
             }
             if start <= ms {
                 break;
             }
             end = start;
         }
-        ""
+        (0, "")
     }
 
     /// Whether the key is a segment of a longer name: a namespaced type
     /// (`AWS::IAM::AccessKey`, as in generated schema maps), an ARN or URN
     /// (`…:123456789012:secret:db-a1b2`) or a path (`/v1/token`).
-    fn key_in_path(&self, key: &str) -> bool {
-        let Some(at) = memchr::memmem::rfind(&self.input[..self.secret.0], key.as_bytes()) else {
-            return false;
-        };
+    fn key_in_path(&self, at: usize) -> bool {
         at >= 1 && matches!(self.input[at - 1], b':' | b'/' | b'\\')
     }
 }
@@ -1183,13 +1189,13 @@ pub fn judge(kind: ContextKind, c: &Candidate<'_>) -> Option<Confidence> {
 }
 
 fn assignment(c: &Candidate<'_>) -> Option<Confidence> {
-    let key = c.key();
+    let (key_at, key) = c.key();
     let class = if key.is_empty() {
         KeyClass::Plain
     } else {
         key_class(key)
     };
-    if class == KeyClass::NotCredential || (!key.is_empty() && c.key_in_path(key)) {
+    if class == KeyClass::NotCredential || (!key.is_empty() && c.key_in_path(key_at)) {
         return None;
     }
     // Why: in source code an unquoted value is a variable or an expression, not a literal.

@@ -31,8 +31,6 @@ pub struct Match {
 
     /// Byte span of the secret (capture group 1).
     pub secret: (usize, usize),
-    /// Byte span of the rule's whole match (the secret and the context that anchored it).
-    pub whole: (usize, usize),
     /// What the rule's offline check established.
     pub validation: validate::Validation,
     /// How sure the detector is that this is a credential: from the offline check, and for
@@ -160,16 +158,16 @@ impl Detector {
             for &(ws, we) in &windows[r] {
                 let hay = &input[ws..we];
                 for caps in regex.captures_iter(hay) {
-                    let Some(secret) = caps.get(1) else { continue };
-                    let whole = caps.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+                    let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+                        continue;
+                    };
                     if !accept(rule, secret.as_bytes()) {
                         continue;
                     }
                     // Why: a token whose own checksum or structure fails is not a credential;
                     // its span is remembered so that a generic rule does not report it either.
-                    let full = caps.get(0).map_or(&hay[0..0], |m| m.as_bytes());
                     let Some(validation) =
-                        validate::check_match(rule.validate, secret.as_bytes(), full)
+                        validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
                     else {
                         if !rule.generic {
                             rejected.push((ws + secret.start(), ws + secret.end()));
@@ -182,7 +180,7 @@ impl Detector {
                         Some(kind) => {
                             let candidate = context::Candidate {
                                 input,
-                                whole: (ws + whole.0, ws + whole.1),
+                                whole: (ws + whole.start(), ws + whole.end()),
                                 secret: span,
                                 file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
                             };
@@ -199,7 +197,6 @@ impl Detector {
                     out.push(Match {
                         rule: r,
                         secret: span,
-                        whole: (ws + whole.0, ws + whole.1),
                         validation,
                         confidence,
                     });

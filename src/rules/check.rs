@@ -165,3 +165,31 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn superseding_an_unknown_rule_is_a_problem() {
+        let yaml = r#"
+provider: Test
+remediation: { revoke: "revoke it", rotate: "rotate it" }
+rules:
+  - id: test.token
+    name: Test token
+    keywords: [ttk_]
+    pattern: '\b(ttk_[a-z0-9]{8})\b'
+    severity: high
+    supersedes: [stripe.secret-key, nope.unknown]
+    examples: ['t = ttk_a1b2c3d4']
+    negative_examples: ['ttk_']
+"#;
+        let mut set = RuleSet::default();
+        set.add_text("t.yml", yaml, true).unwrap();
+        let report = check_set(Arc::new(set));
+        let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
+        // a built-in id is known; an id nowhere is reported
+        assert_eq!(messages, ["supersedes unknown rule id \"nope.unknown\""]);
+    }
+}

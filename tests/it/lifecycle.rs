@@ -7,18 +7,10 @@ use serde_json::Value;
 
 use crate::{
     gitrepo::{Repo, git_command},
-    util::{findings, fixture_copy, json, leakhound, slack_token, stripe_key, stripe_key_2},
+    util::{
+        findings, fixture_copy, json, leakhound, scan_json, slack_token, stripe_key, stripe_key_2,
+    },
 };
-
-fn scan_json(dir: &std::path::Path, extra: &[&str]) -> (i32, Value) {
-    let out = leakhound()
-        .current_dir(dir)
-        .args(["scan", ".", "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), json(&out.stdout))
-}
 
 fn ids_of(doc: &Value, rule_prefix: &str) -> Vec<String> {
     findings(doc)

@@ -8,16 +8,10 @@
 
 use std::{fs, path::Path};
 
-use crate::util::{findings, fixture, github_token, json, leakhound, stripe_key};
+use crate::util::{findings, fixture, github_token, scan_json, stripe_key};
 
 fn scan(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = leakhound()
-        .current_dir(dir)
-        .args(["scan", ".", "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    json(&out.stdout)
+    scan_json(dir, extra).1
 }
 
 fn write(root: &Path, path: &str, text: &str) {
@@ -198,4 +192,57 @@ fn min_confidence_high_keeps_only_strong_evidence() {
     assert_eq!(f[0]["confidence"], "high");
     let f = findings(&scan(dir.path(), &[])).clone();
     assert_eq!(f.len(), 2, "{f:#?}");
+}
+
+#[test]
+fn the_config_file_sets_the_confidence_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let value = ["Xk29!qLm", "#7zRw4"].concat();
+    write(
+        dir.path(),
+        "docs/setup.md",
+        &format!("DB_PASSWORD={value}\n"),
+    );
+    let (code, report) = scan_json(dir.path(), &[]);
+    assert_eq!((code, findings(&report).len()), (0, 0), "{report:#?}");
+    write(
+        dir.path(),
+        ".leakhound.toml",
+        "[scan]\nmin_confidence = \"low\"\n",
+    );
+    let (code, report) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&report)[0]["confidence"], "low");
+    // the flag overrides the file
+    let (code, _) = scan_json(dir.path(), &["--min-confidence", "medium"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_rule_that_supersedes_another_reports_the_shared_prefix_alone() {
+    // A Paystack secret key has Stripe's `sk_live_` prefix; the Paystack rule supersedes the
+    // Stripe one on the same secret.
+    let dir = tempfile::tempdir().unwrap();
+    let key = ["sk_live_", "3f9c2e7a1b8d4f6e0a5c", "9b2d7e4f1a8c3b6d5e2f"].concat();
+    write(
+        dir.path(),
+        "pay.env",
+        &format!("PAYSTACK_SECRET_KEY={key}\n"),
+    );
+    let report = scan(dir.path(), &[]);
+    let rules: Vec<&str> = findings(&report)
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .filter(|r| !r.starts_with("file."))
+        .collect();
+    assert_eq!(rules, ["paystack.secret-key"], "{report:#?}");
+    // without the Paystack context, the same key is Stripe's
+    write(dir.path(), "pay.env", &format!("PAYMENTS_KEY={key}\n"));
+    let report = scan(dir.path(), &[]);
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|f| f["rule_id"] == "stripe.secret-key"),
+        "{report:#?}"
+    );
 }

@@ -51,6 +51,17 @@ pub fn json(stdout: &[u8]) -> serde_json::Value {
     })
 }
 
+/// `leakhound scan . --format json EXTRA…` in `dir`: the exit code and the report.
+pub fn scan_json(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let out = leakhound()
+        .current_dir(dir)
+        .args(["scan", ".", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json(&out.stdout))
+}
+
 /// The findings array of a `--format json` report.
 pub fn findings(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
     doc["findings"].as_array().expect("findings is an array")

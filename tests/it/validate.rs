@@ -5,7 +5,7 @@ use std::fs;
 
 use base64::Engine as _;
 
-use crate::util::{findings, github_token, json, leakhound};
+use crate::util::{findings, github_token, scan_json};
 
 fn scan_text(name: &str, text: &str) -> Vec<serde_json::Value> {
     findings(&scan_text_with(name, text, &[])).clone()
@@ -14,13 +14,7 @@ fn scan_text(name: &str, text: &str) -> Vec<serde_json::Value> {
 fn scan_text_with(name: &str, text: &str, args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join(name), text).unwrap();
-    let out = leakhound()
-        .current_dir(dir.path())
-        .args(["scan", ".", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    json(&out.stdout)
+    scan_json(dir.path(), args).1
 }
 
 #[test]
