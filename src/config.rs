@@ -315,6 +315,7 @@ impl ScanConfig {
             .as_deref()
             .map(Baseline::load)
             .transpose()?;
+        let binary_paths = rules.binary_paths();
         Ok(ScanConfig {
             min_confidence: settings
                 .min_confidence
@@ -333,6 +334,7 @@ impl ScanConfig {
                 exclude: exclude.map(Arc::new),
                 max_file_size,
                 scan_binary: settings.scan_binary,
+                binary_paths,
             },
             config_file: config_path,
             warnings,

@@ -8,7 +8,7 @@ use crate::{
         location::Locator,
         validate::{self, Confidence, Validation},
     },
-    rules::{Remediation, Severity},
+    rules::{Remediation, SecretClass, Severity},
     secret::Secret,
 };
 
@@ -157,6 +157,8 @@ pub struct Finding {
     pub provider: String,
     /// Severity.
     pub severity: Severity,
+    /// What kind of secret it is (credential, hash, key store).
+    pub class: SecretClass,
     /// Where the input came from.
     pub origin: Origin,
     /// Where in the input the secret is.
@@ -240,13 +242,28 @@ pub fn locate(
                     end_line: end.line,
                     end_column: end.column,
                 },
-                secret: Secret::new(&input[m.secret.0..m.secret.1]),
+                secret: secret_of(&input[m.secret.0..m.secret.1]),
                 validation: m.validation,
                 confidence: m.confidence,
                 ci: None,
             }
         })
         .collect()
+}
+
+/// The secret of a match. A binary one (a key store: the whole file) is named by its SHA-256
+/// instead: its bytes would print as garbage and control characters, and the digest still
+/// identifies it (`sha256sum FILE` finds it again).
+fn secret_of(bytes: &[u8]) -> Secret {
+    if memchr::memchr(0, bytes).is_none() {
+        return Secret::new(bytes);
+    }
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Secret::withheld(&format!("sha256:{hex}"))
 }
 
 impl Finding {
@@ -258,6 +275,7 @@ impl Finding {
             rule_name: rule.name.clone(),
             provider: rule.provider.clone(),
             severity: rule.severity,
+            class: rule.class,
             origin,
             region: located.region,
             secret_id: located.secret.id(&rule.id),
@@ -309,19 +327,86 @@ pub fn analyze(
         );
         located.sort_by_key(|l| (l.region, l.rule));
     }
-    if crate::detect::structure::may_hold_secret_manifest(input) {
-        decoded_findings(
-            detector,
-            input,
-            paths,
-            inline_allow,
-            scratch,
-            &mut located,
-            suppressed,
-        );
-        located.sort_by_key(|l| (l.region, l.rule));
+    // Why: decoding passes see what the raw text hides (JSON escapes, base64); each runs
+    // only on inputs of its kind.
+    let passes: [(bool, DecodingPass); 2] = [
+        (
+            paths.iter().any(|p| p.ends_with(".ipynb")),
+            notebook_findings,
+        ),
+        (
+            crate::detect::structure::may_hold_secret_manifest(input),
+            decoded_findings,
+        ),
+    ];
+    for (applies, pass) in passes {
+        if applies {
+            pass(
+                detector,
+                input,
+                paths,
+                inline_allow,
+                scratch,
+                &mut located,
+                suppressed,
+            );
+            located.sort_by_key(|l| (l.region, l.rule));
+        }
     }
     located
+}
+
+/// A pass over an input that decodes it and adds the findings in the decoded text.
+type DecodingPass =
+    fn(&Detector, &[u8], &[&str], bool, &mut crate::detect::Scratch, &mut Vec<Located>, &mut u64);
+
+/// Findings in a Jupyter notebook's code and outputs: the JSON strings are unescaped
+/// ([`crate::detect::structure::json_strings`]) and scanned, and each match is mapped back to
+/// its place in the file. A secret the raw scan found already (one without escapes) is not
+/// reported twice.
+fn notebook_findings(
+    detector: &Detector,
+    input: &[u8],
+    paths: &[&str],
+    inline_allow: bool,
+    scratch: &mut crate::detect::Scratch,
+    located: &mut Vec<Located>,
+    suppressed: &mut u64,
+) {
+    let (text, at) = crate::detect::structure::json_strings(input);
+    let mut inner = Vec::new();
+    detector.scan(&text, paths, scratch, &mut inner);
+    if inner.is_empty() {
+        return;
+    }
+    let mut locator = Locator::new(input);
+    for m in &inner {
+        let (Some(&start), Some(&last)) = (at.get(m.secret.0), at.get(m.secret.1 - 1)) else {
+            continue;
+        };
+        if inline_allow && crate::suppress::inline::allowed(input, start) {
+            *suppressed += 1;
+            continue;
+        }
+        let secret = Secret::new(&text[m.secret.0..m.secret.1]);
+        if located.iter().any(|l| l.secret == secret) {
+            continue;
+        }
+        let (s, e) = locator.locate_span(start, last + 1);
+        located.push(Located {
+            rule: m.rule,
+            region: Region {
+                line: s.line,
+                column: s.column,
+                end_line: e.line,
+                end_column: e.column,
+            },
+            secret,
+            validation: m.validation,
+            confidence: m.confidence,
+            ci: None,
+        });
+    }
 }
 
 fn decoded_findings(
@@ -379,6 +464,12 @@ fn decoded_findings(
             continue;
         }
 
+        // Why: a Secret also carries its connection details (`region`, `host`, `port`,
+        // `username`); those are not credentials, so only a value under a credential-like key
+        // (or one a provider rule names, above) is reported.
+        if !crate::detect::context::is_credential_field(&v.key) {
+            continue;
+        }
         let structural = decoded_rules.iter().find_map(|&r| {
             let rule = detector.rule(r);
             let caps = rule.regex().captures(&v.value)?;

@@ -60,6 +60,7 @@ struct ListedRule<'a> {
     name: &'a str,
     provider: &'a str,
     severity: &'static str,
+    class: &'static str,
     keywords: &'a [String],
     source: &'a str,
 }
@@ -87,6 +88,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
             name: &r.name,
             provider: &r.provider,
             severity: r.severity.as_str(),
+            class: r.class.as_str(),
             keywords: &r.keywords,
             source: &r.source,
         })

@@ -53,6 +53,9 @@ pub struct FileContext {
     pub config: bool,
     /// Python source (docstrings are documentation).
     pub python: bool,
+    /// Inside an installed or vendored package (`node_modules/`, `site-packages/`, …): its
+    /// comments, in code and configuration alike, are somebody else's documentation.
+    pub vendored: bool,
 }
 
 impl FileContext {
@@ -69,6 +72,7 @@ impl FileContext {
             declarations: a.declarations && b.declarations,
             config: a.config || b.config,
             python: a.python && b.python,
+            vendored: a.vendored && b.vendored,
         })
     }
 
@@ -123,6 +127,7 @@ impl FileContext {
             declarations,
             config,
             python: matches!(ext, "py" | "pyi" | "pyw"),
+            vendored,
         }
     }
 }
@@ -658,6 +663,12 @@ const STRONG_MODIFIERS: &[&str] = &[
     "shared",
     "user",
     "login",
+    // symmetric keys
+    "aes",
+    "cipher",
+    "crypt",
+    "crypto",
+    "fernet",
 ];
 
 /// Splits a key name into lower-case words: `ClientRequestToken` → `client request token`,
@@ -732,9 +743,20 @@ pub fn key_class(key: &str) -> KeyClass {
     };
     // Words after the last credential word describe it (`token_type`, `password_length`,
     // `key_id`); words before it qualify it (`next_token`, `public_key`).
+    // Why: a word that names a symmetric key's purpose (`FIELD_ENCRYPTION_KEY`,
+    // `column_aes_key`) makes the words before it qualify the data it encrypts, not the key.
+    let encrypts = |i: usize| {
+        words.get(i + 1).is_some_and(|n| {
+            matches!(
+                n.as_str(),
+                "encryption" | "aes" | "fernet" | "cipher" | "crypt" | "crypto"
+            )
+        }) && words[i] != "public"
+    };
     if words
         .iter()
-        .any(|w| NOT_CREDENTIAL_WORDS.contains(&w.as_str()))
+        .enumerate()
+        .any(|(i, w)| NOT_CREDENTIAL_WORDS.contains(&w.as_str()) && !encrypts(i))
     {
         return KeyClass::NotCredential;
     }
@@ -811,6 +833,40 @@ pub fn compound_class(w: &str) -> Option<KeyClass> {
     } else {
         KeyClass::NotCredential
     })
+}
+
+/// Whether the key of a Kubernetes Secret entry names a credential. A Secret also carries
+/// the connection details around its credentials (`region`, `host`, `port`, `username`,
+/// `database`); those are not reported on their own. Keys shorter than a credential word
+/// (`DB_PASS`, `root-pw`, `ssh-privatekey`, `tls.key`) still count.
+///
+/// ```
+/// use leakhound::detect::context::is_credential_field;
+/// assert!(is_credential_field("password"));
+/// assert!(is_credential_field("DB_PASS"));
+/// assert!(is_credential_field("ssh-privatekey"));
+/// assert!(!is_credential_field("region"));
+/// assert!(!is_credential_field("username"));
+/// assert!(!is_credential_field("next_token"));
+/// ```
+pub fn is_credential_field(key: &str) -> bool {
+    if key_class(key) != KeyClass::NotCredential {
+        return true;
+    }
+    let words = split_words(key);
+    if words
+        .iter()
+        .any(|w| NOT_CREDENTIAL_WORDS.contains(&w.as_str()))
+    {
+        return false;
+    }
+    const FRAGMENTS: &[&str] = &[
+        "pass", "pw", "secret", "token", "key", "cred", "auth", "private", "jwt", "salt", "cookie",
+        "session", "cert", "pem", "htpasswd", "pin",
+    ];
+    words
+        .iter()
+        .any(|w| FRAGMENTS.iter().any(|f| w.contains(f)))
 }
 
 /// What a value looks like, beyond the rule's filters.
@@ -1184,6 +1240,7 @@ pub fn judge(kind: ContextKind, c: &Candidate<'_>) -> Option<Confidence> {
     };
     let example = c.file.examples
         || c.minified()
+        || (c.file.vendored && c.in_comment())
         || (c.file.code && (c.in_comment() || (c.file.python && c.in_docstring())));
     Some(if example { Confidence::Low } else { base })
 }

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod entropy;
 pub mod filter;
+pub mod keystore;
 pub mod location;
 pub mod prefilter;
 pub mod structure;
@@ -56,7 +57,13 @@ pub struct Scratch {
 pub struct Detector {
     rules: Arc<RuleSet>,
     prefilter: Arc<Prefilter>,
+    /// Rules without keywords, which run on every file in their path scope (binary rules on
+    /// binary files, the others on text).
+    unkeyed: Arc<[usize]>,
 }
+
+/// How much of a file a rule without keywords reads (key stores and key files are kilobytes).
+pub const UNKEYED_REACH: usize = 16 * 1024 * 1024;
 
 impl Detector {
     /// Builds the prefilter over the rule set, for inputs of any size.
@@ -72,7 +79,18 @@ impl Detector {
 
     fn with_prefilter(rules: Arc<RuleSet>, small_inputs: bool) -> Detector {
         let prefilter = Arc::new(Prefilter::new(&rules, small_inputs));
-        Detector { rules, prefilter }
+        let unkeyed = rules
+            .rules()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.keywords.is_empty() && !r.decoded && r.engine.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        Detector {
+            rules,
+            prefilter,
+            unkeyed,
+        }
     }
 
     /// The rules this detector runs.
@@ -109,6 +127,9 @@ impl Detector {
             *scratch = self.scratch();
         }
         let rules = self.rules.rules();
+        if !self.unkeyed.is_empty() && !paths.is_empty() {
+            self.scan_unkeyed(input, paths, out);
+        }
         let Scratch {
             windows,
             touched,
@@ -223,6 +244,49 @@ impl Detector {
                     || !rejected
                         .iter()
                         .any(|s| s.0 < m.secret.1 && m.secret.0 < s.1)
+            });
+        }
+    }
+}
+
+impl Detector {
+    /// Runs the rules without keywords whose scope holds one of `paths` over the whole input
+    /// (its first [`UNKEYED_REACH`] bytes): `binary` rules if the input is binary (a NUL byte
+    /// in its head), the others if it is text. A binary rule's validator parses the container.
+    fn scan_unkeyed(&self, input: &[u8], paths: &[&str], out: &mut Vec<Match>) {
+        let mut binary = None;
+        let hay = &input[..input.len().min(UNKEYED_REACH)];
+        for &r in self.unkeyed.iter() {
+            let rule = &self.rules.rules()[r];
+            if !rule.applies_to(paths.iter().copied()) {
+                continue;
+            }
+            let is_binary = *binary.get_or_insert_with(|| {
+                let head = &input[..input.len().min(crate::sources::fs::BINARY_SNIFF_LEN)];
+                memchr::memchr(0, head).is_some()
+            });
+            if is_binary != rule.binary {
+                continue;
+            }
+            let Some(caps) = rule.regex().captures(hay) else {
+                continue;
+            };
+            let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
+            if !rule.binary && !accept(rule, secret.as_bytes()) {
+                continue;
+            }
+            let Some(validation) =
+                validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
+            else {
+                continue;
+            };
+            out.push(Match {
+                rule: r,
+                secret: (secret.start(), secret.end()),
+                validation,
+                confidence: validate::Confidence::of(validation, false),
             });
         }
     }

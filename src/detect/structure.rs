@@ -19,6 +19,8 @@ pub struct SecretValue {
     pub value: Vec<u8>,
     /// Whether it came from `data:` (base64).
     pub encoded: bool,
+    /// The entry's key (`password`, `region`), unquoted.
+    pub key: String,
 }
 
 /// Quick test: could this input be a Kubernetes Secret manifest?
@@ -120,6 +122,9 @@ fn document(input: &[u8], lines: &[(usize, usize)], out: &mut Vec<SecretValue>) 
             continue;
         };
         let key = &body[..colon];
+        let key_text = String::from_utf8_lossy(key)
+            .trim_matches(['"', '\''])
+            .to_string();
         if key.is_empty()
             || !key
                 .iter()
@@ -193,6 +198,7 @@ fn document(input: &[u8], lines: &[(usize, usize)], out: &mut Vec<SecretValue>) 
                         span,
                         value: decoded,
                         encoded: true,
+                        key: key_text,
                     });
                 }
             }
@@ -200,10 +206,80 @@ fn document(input: &[u8], lines: &[(usize, usize)], out: &mut Vec<SecretValue>) 
                 span,
                 value: text,
                 encoded: false,
+                key: key_text,
             }),
             Section::None => {}
         }
     }
+}
+
+/// The string literals of a JSON document, unescaped and joined, with each output byte's
+/// offset in `input`: the code of a Jupyter notebook (`.ipynb`) is JSON-escaped source
+/// (`"api_key = \"…\"\n"`), which the rules see only once it is unescaped. A string
+/// that does not end a line is followed by `\n`, so the lines of a cell's `source` array join
+/// into the cell's code. Invalid escapes are kept as written; the input is not validated.
+///
+/// ```
+/// use leakhound::detect::structure::json_strings;
+/// let (text, at) = json_strings(br#"{"source": ["k = \"v\"\n", "x"]}"#);
+/// assert_eq!(text, b"source\nk = \"v\"\nx\n");
+/// assert_eq!(at[7], 13); // the `k`
+/// ```
+pub fn json_strings(input: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut text = Vec::with_capacity(input.len() / 2);
+    let mut at = Vec::with_capacity(input.len() / 2);
+    let mut i = 0;
+    while let Some(q) = memchr::memchr(b'"', &input[i..]) {
+        i += q + 1;
+        while i < input.len() {
+            let b = input[i];
+            if b == b'"' {
+                i += 1;
+                break;
+            }
+            if b != b'\\' || i + 1 >= input.len() {
+                text.push(b);
+                at.push(i);
+                i += 1;
+                continue;
+            }
+            let unescaped = match input[i + 1] {
+                b'n' => Some(b'\n'),
+                b't' => Some(b'\t'),
+                b'r' => Some(b'\r'),
+                b'b' | b'f' => Some(b' '),
+                c @ (b'"' | b'\\' | b'/') => Some(c),
+                _ => None,
+            };
+            if let Some(c) = unescaped {
+                text.push(c);
+                at.push(i);
+                i += 2;
+            } else if input[i + 1] == b'u'
+                && let Some(c) = input
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+            {
+                let ch = char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut buf = [0u8; 4];
+                for &byte in ch.encode_utf8(&mut buf).as_bytes() {
+                    text.push(byte);
+                    at.push(i);
+                }
+                i += 6;
+            } else {
+                text.push(b);
+                at.push(i);
+                i += 1;
+            }
+        }
+        if text.last() != Some(&b'\n') {
+            text.push(b'\n');
+            at.push(i.saturating_sub(1));
+        }
+    }
+    (text, at)
 }
 
 /// Standard base64, padding optional (manifests are written by hand too).
@@ -223,6 +299,7 @@ mod tests {
         let v = secret_values(y);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].value, b"S3cr3t!");
+        assert_eq!(v[0].key, "password");
         assert_eq!(&y[v[0].span.0..v[0].span.1], b"UzNjcjN0IQ==");
     }
 }

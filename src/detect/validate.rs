@@ -6,6 +6,7 @@
 //! | `jwt` | header and payload decode to JSON objects with `alg`; `exp` in the past is `expired` | dropped |
 //! | `private-key` | the PEM/OpenSSH body decodes and parses (type, bits, encryption); a truncated or placeholder block | dropped |
 //! | `aws-key-id` | decodes to the AWS account id | dropped |
+//! | `pkcs12`, `java-keystore`, `keytab` | the binary container parses (PFX version 3; a JKS/JCEKS store with a key entry, not a trust store; a keytab entry with a key) | dropped |
 //! | `structure` | the pattern itself encodes the documented structure (Slack, Stripe, Twilio, …) | — |
 //!
 //! A check that passes sets the finding's [`Validation`] (`checksum_valid`, `structure_valid`,
@@ -39,6 +40,12 @@ pub enum Validator {
     /// An AWS SigV4 presigned URL: `X-Amz-Date` plus `X-Amz-Expires`, read from the whole
     /// match, decide whether it is expired.
     AwsPresigned,
+    /// A PKCS#12 (PFX) container ([`super::keystore::pkcs12`]).
+    Pkcs12,
+    /// A JKS/JCEKS key store with a key entry ([`super::keystore::java_keystore`]).
+    JavaKeystore,
+    /// A Kerberos keytab whose first entry parses ([`super::keystore::keytab`]).
+    Keytab,
 }
 
 /// What a check established about a finding.
@@ -144,6 +151,11 @@ pub fn check(validator: Option<Validator>, secret: &[u8]) -> Option<Validation> 
         Validator::BasicAuth => basic_auth(secret).map(|_| Validation::StructureValid),
         // Without the rest of the match there is no expiry to read: the format is all we know.
         Validator::AzureSas | Validator::AwsPresigned => Some(Validation::StructureValid),
+        Validator::Pkcs12 => super::keystore::pkcs12(secret).then_some(Validation::StructureValid),
+        Validator::JavaKeystore => {
+            super::keystore::java_keystore(secret).then_some(Validation::StructureValid)
+        }
+        Validator::Keytab => super::keystore::keytab(secret).then_some(Validation::StructureValid),
     }
 }
 

@@ -129,8 +129,8 @@ pub(crate) fn scan_blobs(
                     continue;
                 }
             };
-            if !config.fs.scan_binary
-                && memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+            if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+                && !config.fs.keeps_binary(&shown)
             {
                 counters.diagnostic(
                     &Diagnostic::Skipped {
@@ -395,8 +395,8 @@ pub fn scan_staged(
             counters.diagnostic(&Diagnostic::Skipped { path, reason }, on_diagnostic);
             continue;
         }
-        if !config.fs.scan_binary
-            && memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+        if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
+            && !config.fs.keeps_binary(&path)
         {
             counters.diagnostic(
                 &Diagnostic::Skipped {

@@ -120,7 +120,7 @@ pub fn scan_image(
                 return;
             }
             let head = &file.bytes[..file.bytes.len().min(BINARY_SNIFF_LEN)];
-            if !config.fs.scan_binary && memchr::memchr(0, head).is_some() {
+            if memchr::memchr(0, head).is_some() && !config.fs.keeps_binary(file.path) {
                 // Why: images hold thousands of binaries; they are counted, not listed.
                 counters.diagnostic(
                     &Diagnostic::Skipped {

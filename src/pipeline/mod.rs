@@ -252,7 +252,7 @@ pub(crate) fn scan_archive(
         &mut |event| match event {
             archive::Nested::File { path, bytes } => {
                 let head = &bytes[..bytes.len().min(crate::sources::fs::BINARY_SNIFF_LEN)];
-                if !config.fs.scan_binary && memchr::memchr(0, head).is_some() {
+                if memchr::memchr(0, head).is_some() && !config.fs.keeps_binary(path) {
                     return;
                 }
                 counters.scanned(bytes.len());

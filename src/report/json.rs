@@ -17,7 +17,7 @@
 //! `--format jsonl` writes one `FINDING` per line and nothing else. With `--group`, `findings`
 //! (and each JSONL line) holds one `SECRET` per distinct `secret_id` instead: the fields of a
 //! `FINDING` that belong to the secret (`rule_id`, `rule_name`, `provider`, `severity`,
-//! `secret`, `secret_id`, `remediation`, `note`) plus `locations`, an array of the per-place
+//! `class`, `secret`, `secret_id`, `remediation`, `note`) plus `locations`, an array of the per-place
 //! fields (`path`, `line`, `column`, `end_line`, `end_column`, and the git fields below).
 //!
 //! A `FINDING` is:
@@ -28,6 +28,7 @@
 //! | `rule_name` | string | rule name |
 //! | `provider` | string | provider name |
 //! | `severity` | string | `critical`, `high`, `medium` or `low` |
+//! | `class` | string | `credential` (opens something as it is), `hash` (a password hash: crack-able offline, names a password to change) or `keystore` (a binary key store; `secret` is then `sha256:` and the file's digest) |
 //! | `path` | string | the file as shown (`<stdin>` for standard input) |
 //! | `line`, `column` | integer | 1-based start of the secret (columns count code points) |
 //! | `end_line`, `end_column` | integer | 1-based end of the secret (column just past it) |
@@ -188,6 +189,8 @@ pub struct JsonSecretFields<'a> {
     pub provider: &'a str,
     /// Severity.
     pub severity: &'static str,
+    /// Secret class.
+    pub class: &'static str,
     /// Secret, redacted unless shown.
     pub secret: String,
     /// Stable secret id.
@@ -214,6 +217,7 @@ impl<'a> JsonSecretFields<'a> {
             rule_name: &f.rule_name,
             provider: &f.provider,
             severity: f.severity.as_str(),
+            class: f.class.as_str(),
             secret: shown_secret(f, show_secrets),
             secret_id: &f.secret_id,
             remediation: &f.remediation,

@@ -75,6 +75,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         serde_json::json!(rule.severity.as_str()),
     );
     props.insert("provider".to_owned(), serde_json::json!(rule.provider));
+    props.insert("class".to_owned(), serde_json::json!(rule.class.as_str()));
     let bag = PropertyBag::builder()
         .tags(vec!["security".to_owned(), "secret".to_owned()])
         .additional_properties(props)

@@ -121,9 +121,18 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
         let paths: Vec<&str> = rule.example_path.as_deref().into_iter().collect();
         let mut run = |text: &str| -> Vec<usize> {
             let mut allowed = 0;
+            // Why: a binary rule's examples are binary files; YAML cannot hold raw bytes, so
+            // each character up to U+00FF stands for one byte ("\xFE\xED\xFE\xED").
+            let bytes: Vec<u8> = if rule.binary {
+                text.chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect()
+            } else {
+                text.as_bytes().to_vec()
+            };
             analyze(
                 &detector,
-                text.as_bytes(),
+                &bytes,
                 &paths,
                 true,
                 &mut scratch,

@@ -18,7 +18,7 @@ use std::{
 use regex::bytes::Regex;
 use serde::Serialize;
 
-pub use syntax::{ContextKind, Engine, FilterKind, Severity};
+pub use syntax::{ContextKind, Engine, FilterKind, SecretClass, Severity};
 use syntax::{RemediationSyntax, RuleFileSyntax, RuleSyntax};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -155,6 +155,10 @@ pub struct Rule {
     pub example_path: Option<String>,
     /// Runs only on decoded structured values (see [`crate::detect::structure`]).
     pub decoded: bool,
+    /// Runs only on binary files in its path scope (see [`crate::detect::keystore`]).
+    pub binary: bool,
+    /// What kind of secret it finds.
+    pub class: SecretClass,
     /// The offline validity check, if any.
     pub validate: Option<crate::detect::validate::Validator>,
     /// The engine that produces this rule's findings, if not its regex.
@@ -214,16 +218,7 @@ impl PathScope {
                 Some(p) => (&mut exclude, p),
                 None => (&mut include, g.as_str()),
             };
-            let anchored = if pat.contains('/') {
-                pat.to_owned()
-            } else {
-                format!("**/{pat}")
-            };
-            let glob = globset::GlobBuilder::new(&anchored)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!("invalid path glob {g:?}: {e}"))?;
-            set.add(glob);
+            set.add(anchored_glob(pat).map_err(|e| format!("invalid path glob {g:?}: {e}"))?);
         }
         Ok(PathScope {
             globs: globs.to_vec(),
@@ -236,6 +231,18 @@ impl PathScope {
     pub fn matches(&self, path: &str) -> bool {
         self.include.is_match(path) && !self.exclude.is_match(path)
     }
+}
+
+/// A path glob as rules write it: one without a `/` matches a file name at any depth.
+fn anchored_glob(pat: &str) -> Result<globset::Glob, globset::Error> {
+    let anchored = if pat.contains('/') {
+        pat.to_owned()
+    } else {
+        format!("**/{pat}")
+    };
+    globset::GlobBuilder::new(&anchored)
+        .literal_separator(true)
+        .build()
 }
 
 impl Rule {
@@ -359,7 +366,7 @@ impl RuleSet {
                 r.filters,
                 r.paths.as_ref().map(|p| &p.globs),
                 r.decoded,
-                r.validate,
+                (r.binary, r.validate),
                 r.engine,
                 r.generic
             );
@@ -369,6 +376,24 @@ impl RuleSet {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// The paths at which binary files are still scanned, because a `binary` rule names them
+    /// (key stores); `None` if no rule does. Sources consult it before they skip a binary file.
+    pub fn binary_paths(&self) -> Option<Arc<globset::GlobSet>> {
+        let mut set = globset::GlobSetBuilder::new();
+        let mut any = false;
+        for r in self.rules.iter().filter(|r| r.binary) {
+            for g in r.paths.iter().flat_map(|p| &p.globs) {
+                if !g.starts_with('!')
+                    && let Ok(glob) = anchored_glob(g)
+                {
+                    set.add(glob);
+                    any = true;
+                }
+            }
+        }
+        any.then(|| set.build().ok().map(Arc::new)).flatten()
     }
 
     /// All rules, in load order.
@@ -469,9 +494,20 @@ fn validate(
     if s.name.trim().is_empty() {
         return Err(invalid("name is empty".into()));
     }
-    if s.keywords.is_empty() || s.keywords.iter().any(|k| k.trim().is_empty()) {
+    // Why: a rule without keywords runs on every file in its path scope (a key store, a
+    // `config/master.key` that holds nothing but the key); a binary file has no text to search
+    // for a keyword.
+    if s.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err(invalid("keywords must be non-empty strings".into()));
+    }
+    if s.keywords.is_empty() && s.paths.is_empty() && s.engine.is_none() {
         return Err(invalid(
-            "keywords must be a non-empty list of non-empty strings".into(),
+            "a rule without keywords needs paths (it runs on every file at them)".into(),
+        ));
+    }
+    if s.binary && !s.keywords.is_empty() {
+        return Err(invalid(
+            "a binary rule has no keywords (it runs on every binary file at its paths)".into(),
         ));
     }
     if let Some(e) = s.entropy
@@ -522,6 +558,8 @@ fn validate(
         paths,
         example_path: s.example_path,
         decoded: s.decoded,
+        binary: s.binary,
+        class: s.class,
         validate: s.validate,
         engine: s.engine,
         context: s.context,

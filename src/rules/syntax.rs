@@ -40,6 +40,12 @@ pub(crate) struct RuleSyntax {
     /// raw text.
     #[serde(default)]
     pub(crate) decoded: bool,
+    /// Runs on binary files at the rule's `paths` (key stores), and only there.
+    #[serde(default)]
+    pub(crate) binary: bool,
+    /// What kind of secret the rule finds (default `credential`).
+    #[serde(default)]
+    pub(crate) class: SecretClass,
     /// Produced by an analysis engine instead of the regex (`ci`); the pattern is unused.
     #[serde(default)]
     pub(crate) engine: Option<Engine>,
@@ -101,6 +107,32 @@ impl Severity {
             Severity::Medium => "medium",
             Severity::High => "high",
             Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What kind of secret a rule finds: what a leak gives away.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretClass {
+    /// A credential that opens something as it is: a password, token, API key or private key.
+    #[default]
+    Credential,
+    /// A password hash (htpasswd, shadow, bcrypt, crypt(3)): it opens nothing by itself, but
+    /// it can be cracked offline and names a password to change.
+    Hash,
+    /// A binary key store (PKCS#12, Java key store, Kerberos keytab) holding private or
+    /// secret keys.
+    Keystore,
+}
+
+impl SecretClass {
+    /// The kebab-case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretClass::Credential => "credential",
+            SecretClass::Hash => "hash",
+            SecretClass::Keystore => "keystore",
         }
     }
 }

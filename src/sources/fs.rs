@@ -45,6 +45,15 @@ pub struct FsOptions {
     pub max_file_size: u64,
     /// Scan files that look binary instead of skipping them.
     pub scan_binary: bool,
+    /// Binary files at these paths are scanned anyway: binary rules (key stores) name them.
+    pub binary_paths: Option<Arc<GlobSet>>,
+}
+
+impl FsOptions {
+    /// Whether a binary file at `rel` (root-relative) is scanned rather than skipped.
+    pub fn keeps_binary(&self, rel: &str) -> bool {
+        self.scan_binary || self.binary_paths.as_ref().is_some_and(|g| g.is_match(rel))
+    }
 }
 
 /// What a source hands to a visitor.
@@ -189,8 +198,8 @@ fn read_file(
         // Why: sniff the head first so that a large binary file costs one small read.
         (&mut f).take(BINARY_SNIFF_LEN as u64).read_to_end(buf)?;
         // Why: archives are binary by nature; they are opened and their entries scanned.
-        if !opts.scan_binary
-            && memchr::memchr(0, buf).is_some()
+        if memchr::memchr(0, buf).is_some()
+            && !opts.keeps_binary(&rel)
             && !super::archive::has_archive_name(&rel)
         {
             return Ok(Read::Binary);
@@ -254,7 +263,10 @@ fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor
     let path = origin.display().to_owned();
     let head = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
     let binary = memchr::memchr(0, head).is_some();
-    if binary && !opts.scan_binary && !super::archive::has_archive_name(origin.relative()) {
+    if binary
+        && !opts.keeps_binary(origin.relative())
+        && !super::archive::has_archive_name(origin.relative())
+    {
         visit(Event::Diagnostic(Diagnostic::Skipped {
             path,
             reason: SkipReason::Binary,

@@ -288,6 +288,7 @@ impl StoredFinding {
             rule_name: rule.map_or_else(|| m.rule_name.clone(), |r| r.name.clone()),
             provider: rule.map_or_else(|| m.provider.clone(), |r| r.provider.clone()),
             severity: rule.map_or(m.severity, |r| r.severity),
+            class: rule.map_or_else(Default::default, |r| r.class),
             origin: Origin::File {
                 path: format!("{}:{}", self.repo, self.path),
                 relative: self.path.clone(),

@@ -4,6 +4,7 @@
 //! pieces at run time or read from `fixtures/`), so that `leakhound scan .` over this repository
 //! stays clean.
 
+mod breadth;
 mod corpus;
 mod gitrepo;
 mod lifecycle;

@@ -36,12 +36,28 @@ fn rules_list_shows_the_catalog() {
         .success();
     let doc = json(&out.get_output().stdout);
     let rules = doc.as_array().unwrap();
-    assert!(rules.len() >= 60);
+    assert!(rules.len() >= 900);
+    for r in rules {
+        for field in ["id", "provider", "severity", "class", "source"] {
+            assert!(r[field].is_string(), "{field} of {r}");
+        }
+    }
+    // Why: only rules scoped to paths (key stores, key files) run without a keyword.
+    let unkeyed: Vec<&str> = rules
+        .iter()
+        .filter(|r| r["keywords"].as_array().is_some_and(|k| k.is_empty()))
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(unkeyed.contains(&"keystore.pkcs12"), "{unkeyed:?}");
     assert!(
-        rules
+        unkeyed
             .iter()
-            .all(|r| r["keywords"].as_array().is_some_and(|k| !k.is_empty()))
+            .all(|id| id.starts_with("keystore.") || id.starts_with("rails.")),
+        "{unkeyed:?}"
     );
+    let classes: std::collections::BTreeSet<&str> =
+        rules.iter().map(|r| r["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["credential", "hash", "keystore"].into());
 }
 
 #[test]

@@ -558,3 +558,50 @@ fn grouped_output_keeps_image_provenance() {
     assert_eq!(loc["deleted_in_final_image"], true);
     assert_eq!(loc["created_by"], "ADD rootfs /");
 }
+
+#[test]
+fn key_stores_in_layers_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let l0 = layer_tar(&[
+        Entry::File("opt/app/conf/server.jks", crate::breadth::jks(1)),
+        Entry::File("opt/java/lib/security/trust.jks", crate::breadth::jks(2)),
+        Entry::File("usr/bin/tool", b"\x7fELF\x02\x01\x01\x00\x00".to_vec()),
+    ]);
+    let l1 = layer_tar(&[Entry::File("etc/krb5.keytab", crate::breadth::keytab())]);
+    let cfg = config(
+        &[
+            ("COPY app /opt/app", false),
+            ("COPY krb5.keytab /etc/", false),
+        ],
+        &[],
+    );
+    let image = write_docker_archive(dir.path(), &l0, &gz(&l1), &cfg);
+    let (code, f, stderr) = scan(&image, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut got: Vec<(String, String, u64)> = f
+        .iter()
+        .map(|x| {
+            (
+                x["rule_id"].as_str().unwrap().to_owned(),
+                x["path"].as_str().unwrap().to_owned(),
+                x["layer_index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "keystore.java".to_owned(),
+                "opt/app/conf/server.jks".to_owned(),
+                0
+            ),
+            (
+                "keystore.kerberos-keytab".to_owned(),
+                "etc/krb5.keytab".to_owned(),
+                1
+            ),
+        ]
+    );
+}
