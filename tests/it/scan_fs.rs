@@ -1,6 +1,6 @@
 //! `leakhound scan` over directories, files and standard input.
 
-use std::{fs, io::Read, process::Stdio};
+use std::fs;
 
 use crate::util::{
     findings, fixture_copy, github_token, json, leakhound, places, scan_tree, stripe_key,
@@ -415,29 +415,11 @@ fn a_closed_pipe_is_not_an_error() {
         text.push_str(&format!("key{i} = {}{:04}\n", &stripe_key()[..28], i));
     }
     fs::write(dir.path().join("many.txt"), text).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leakhound"))
-        .current_dir(dir.path())
-        .args(["scan", "."])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 16];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut first)
-        .unwrap();
-    drop(child.stdout.take());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, stderr) = crate::util::read_then_close(
+        std::process::Command::new(env!("CARGO_BIN_EXE_leakhound"))
+            .current_dir(dir.path())
+            .args(["scan", "."]),
+    );
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }

@@ -182,3 +182,30 @@ pub fn sarif_uris(doc: &serde_json::Value) -> Vec<&str> {
         })
         .collect()
 }
+
+/// Runs `cmd`, reads the first bytes of its standard output, closes the pipe and waits: the
+/// exit status and standard error of a program whose reader went away.
+pub fn read_then_close(cmd: &mut std::process::Command) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
