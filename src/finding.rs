@@ -65,6 +65,21 @@ pub struct Region {
     pub end_column: usize,
 }
 
+impl Region {
+    /// The region from a located start to a located end.
+    pub fn of(
+        start: crate::detect::location::LineCol,
+        end: crate::detect::location::LineCol,
+    ) -> Region {
+        Region {
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+        }
+    }
+}
+
 /// The commit that introduced a blob at a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitMeta {
@@ -218,31 +233,17 @@ pub struct CiContext {
 /// Locates a blob's matches (sorted by offset). With `inline_allow`, matches on a line marked
 /// `leakhound:allow` (or after a `leakhound:allow-next-line` line) are dropped and counted in
 /// `suppressed`.
-pub fn locate(
-    input: &[u8],
-    matches: &[Match],
-    inline_allow: bool,
-    suppressed: &mut u64,
-) -> Vec<Located> {
-    let mut locator = Locator::new(input);
+fn locate(blob: &Blob<'_>, matches: &[Match], suppressed: &mut u64) -> Vec<Located> {
+    let mut locator = Locator::new(blob.input);
     matches
         .iter()
-        .filter(|m| {
-            let allowed = inline_allow && crate::suppress::inline::allowed(input, m.secret.0);
-            *suppressed += u64::from(allowed);
-            !allowed
-        })
+        .filter(|m| !blob.allowed(m.secret.0, suppressed))
         .map(|m| {
             let (start, end) = locator.locate_span(m.secret.0, m.secret.1);
             Located {
                 rule: m.rule,
-                region: Region {
-                    line: start.line,
-                    column: start.column,
-                    end_line: end.line,
-                    end_column: end.column,
-                },
-                secret: secret_of(&input[m.secret.0..m.secret.1]),
+                region: Region::of(start, end),
+                secret: secret_of(&blob.input[m.secret.0..m.secret.1]),
                 validation: m.validation,
                 confidence: m.confidence,
                 ci: None,
@@ -315,21 +316,20 @@ pub fn analyze(
     suppressed: &mut u64,
 ) -> Vec<Located> {
     detector.scan(input, paths, scratch, matches);
-    let mut located = locate(input, matches, inline_allow, suppressed);
-    if let Some(system) = paths.iter().find_map(|p| crate::ci::system(p)) {
-        ci_findings(
-            detector,
-            input,
-            system,
-            inline_allow,
-            &mut located,
-            suppressed,
-        );
-        located.sort_by_key(|l| (l.region, l.rule));
-    }
-    // Why: decoding passes see what the raw text hides (JSON escapes, base64); each runs
-    // only on inputs of its kind.
-    let passes: [(bool, DecodingPass); 2] = [
+    let blob = Blob {
+        detector,
+        input,
+        paths,
+        inline_allow,
+    };
+    let mut located = locate(&blob, matches, suppressed);
+    // Why: the CI pass and the decoding passes see what the rule matches cannot (workflow
+    // structure, JSON escapes, base64); each runs only on inputs of its kind.
+    let passes: [(bool, Pass); 3] = [
+        (
+            paths.iter().any(|p| crate::ci::system(p).is_some()),
+            ci_findings,
+        ),
         (
             paths.iter().any(|p| p.ends_with(".ipynb")),
             notebook_findings,
@@ -341,51 +341,60 @@ pub fn analyze(
     ];
     for (applies, pass) in passes {
         if applies {
-            pass(
-                detector,
-                input,
-                paths,
-                inline_allow,
-                scratch,
-                &mut located,
-                suppressed,
-            );
+            pass(&blob, scratch, &mut located, suppressed);
             located.sort_by_key(|l| (l.region, l.rule));
         }
     }
     located
 }
 
-/// A pass over an input that decodes it and adds the findings in the decoded text.
-type DecodingPass =
-    fn(&Detector, &[u8], &[&str], bool, &mut crate::detect::Scratch, &mut Vec<Located>, &mut u64);
+/// What the passes over one input share: the detector, the input and where it lives.
+struct Blob<'a> {
+    detector: &'a Detector,
+    input: &'a [u8],
+    paths: &'a [&'a str],
+    inline_allow: bool,
+}
+
+impl Blob<'_> {
+    /// Whether a secret at `offset` carries an inline allow marker (and is counted if so).
+    fn allowed(&self, offset: usize, suppressed: &mut u64) -> bool {
+        let allowed = self.inline_allow && crate::suppress::inline::allowed(self.input, offset);
+        *suppressed += u64::from(allowed);
+        allowed
+    }
+}
+
+/// A pass over an input after the rule matches: it adds the findings it sees to `located`.
+type Pass = fn(&Blob<'_>, &mut crate::detect::Scratch, &mut Vec<Located>, &mut u64);
 
 /// Findings in a Jupyter notebook's code and outputs: the JSON strings are unescaped
 /// ([`crate::detect::structure::json_strings`]) and scanned, and each match is mapped back to
 /// its place in the file. A secret the raw scan found already (one without escapes) is not
 /// reported twice.
 fn notebook_findings(
-    detector: &Detector,
-    input: &[u8],
-    paths: &[&str],
-    inline_allow: bool,
+    blob: &Blob<'_>,
     scratch: &mut crate::detect::Scratch,
     located: &mut Vec<Located>,
     suppressed: &mut u64,
 ) {
-    let (text, at) = crate::detect::structure::json_strings(input);
+    let Blob {
+        detector,
+        input,
+        paths,
+        ..
+    } = *blob;
+    let decoded = crate::detect::structure::json_strings(input);
+    let text = &decoded.text;
     let mut inner = Vec::new();
-    detector.scan(&text, paths, scratch, &mut inner);
+    detector.scan(text, paths, scratch, &mut inner);
     if inner.is_empty() {
         return;
     }
     let mut locator = Locator::new(input);
     for m in &inner {
-        let (Some(&start), Some(&last)) = (at.get(m.secret.0), at.get(m.secret.1 - 1)) else {
-            continue;
-        };
-        if inline_allow && crate::suppress::inline::allowed(input, start) {
-            *suppressed += 1;
+        let (start, last) = (decoded.origin(m.secret.0), decoded.origin(m.secret.1 - 1));
+        if blob.allowed(start, suppressed) {
             continue;
         }
         let secret = Secret::new(&text[m.secret.0..m.secret.1]);
@@ -395,12 +404,7 @@ fn notebook_findings(
         let (s, e) = locator.locate_span(start, last + 1);
         located.push(Located {
             rule: m.rule,
-            region: Region {
-                line: s.line,
-                column: s.column,
-                end_line: e.line,
-                end_column: e.column,
-            },
+            region: Region::of(s, e),
             secret,
             validation: m.validation,
             confidence: m.confidence,
@@ -410,14 +414,17 @@ fn notebook_findings(
 }
 
 fn decoded_findings(
-    detector: &Detector,
-    input: &[u8],
-    paths: &[&str],
-    inline_allow: bool,
+    blob: &Blob<'_>,
     scratch: &mut crate::detect::Scratch,
     located: &mut Vec<Located>,
     suppressed: &mut u64,
 ) {
+    let Blob {
+        detector,
+        input,
+        paths,
+        ..
+    } = *blob;
     let decoded_rules: Vec<usize> = detector
         .rules()
         .rules()
@@ -429,17 +436,11 @@ fn decoded_findings(
     let mut inner = Vec::new();
     let mut locator = Locator::new(input);
     for v in crate::detect::structure::secret_values(input) {
-        if inline_allow && crate::suppress::inline::allowed(input, v.span.0) {
-            *suppressed += 1;
+        if blob.allowed(v.span.0, suppressed) {
             continue;
         }
         let (start, end) = locator.locate_span(v.span.0, v.span.1);
-        let region = Region {
-            line: start.line,
-            column: start.column,
-            end_line: end.line,
-            end_column: end.column,
-        };
+        let region = Region::of(start, end);
         let overlaps =
             |l: &Located| l.region.line <= region.end_line && region.line <= l.region.end_line;
         if v.encoded {
@@ -496,13 +497,17 @@ fn decoded_findings(
 }
 
 fn ci_findings(
-    detector: &Detector,
-    input: &[u8],
-    system: crate::ci::System,
-    inline_allow: bool,
+    blob: &Blob<'_>,
+    _: &mut crate::detect::Scratch,
     located: &mut Vec<Located>,
     suppressed: &mut u64,
 ) {
+    let Blob {
+        detector, input, ..
+    } = *blob;
+    let Some(system) = blob.paths.iter().find_map(|p| crate::ci::system(p)) else {
+        return;
+    };
     let rules = detector.rules().rules();
     let text = String::from_utf8_lossy(input);
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -516,8 +521,7 @@ fn ci_findings(
             continue;
         };
         let offset = line_starts.get(issue.line - 1).copied().unwrap_or(0);
-        if inline_allow && crate::suppress::inline::allowed(input, offset) {
-            *suppressed += 1;
+        if blob.allowed(offset, suppressed) {
             continue;
         }
         let end_column = issue.column + issue.value.chars().count();

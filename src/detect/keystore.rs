@@ -130,13 +130,14 @@ pub fn java_keystore(bytes: &[u8]) -> bool {
         Some(0xCECE_CECE) => true,
         _ => return false,
     };
-    if !matches!(r.u32(), Some(1 | 2)) {
-        return false;
-    }
+    let version2 = match r.u32() {
+        Some(1) => false,
+        Some(2) => true,
+        _ => return false,
+    };
     let Some(count) = r.u32() else {
         return false;
     };
-    let version2 = bytes.get(7) == Some(&2);
     for _ in 0..count.min(100_000) {
         let Some(tag) = r.u32() else {
             return false;
@@ -177,10 +178,11 @@ pub fn java_keystore(bytes: &[u8]) -> bool {
 /// ```
 pub fn keytab(bytes: &[u8]) -> bool {
     let mut r = Reader::new(bytes);
-    if r.u8() != Some(5) || !matches!(r.u8(), Some(1 | 2)) {
-        return false;
-    }
-    let version1 = bytes[1] == 1;
+    let version1 = match (r.u8(), r.u8()) {
+        (Some(5), Some(1)) => true,
+        (Some(5), Some(2)) => false,
+        _ => return false,
+    };
     for _ in 0..10_000 {
         let Some(size) = r.u32() else {
             return false;

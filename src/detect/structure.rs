@@ -213,21 +213,24 @@ fn document(input: &[u8], lines: &[(usize, usize)], out: &mut Vec<SecretValue>) 
     }
 }
 
-/// The string literals of a JSON document, unescaped and joined, with each output byte's
-/// offset in `input`: the code of a Jupyter notebook (`.ipynb`) is JSON-escaped source
-/// (`"api_key = \"…\"\n"`), which the rules see only once it is unescaped. A string
-/// that does not end a line is followed by `\n`, so the lines of a cell's `source` array join
-/// into the cell's code. Invalid escapes are kept as written; the input is not validated.
+/// The string literals of a JSON document, unescaped and joined, with a map back to `input`:
+/// the code of a Jupyter notebook (`.ipynb`) is JSON-escaped source (`"api_key = \"…\"\n"`),
+/// which the rules see only once it is unescaped. A string that does not end a line is followed
+/// by `\n`, so the lines of a cell's `source` array join into the cell's code. Invalid escapes
+/// are kept as written; the input is not validated.
 ///
 /// ```
 /// use leakhound::detect::structure::json_strings;
-/// let (text, at) = json_strings(br#"{"source": ["k = \"v\"\n", "x"]}"#);
-/// assert_eq!(text, b"source\nk = \"v\"\nx\n");
-/// assert_eq!(at[7], 13); // the `k`
+/// let u = json_strings(br#"{"source": ["k = \"v\"\n", "x"]}"#);
+/// assert_eq!(u.text, b"source\nk = \"v\"\nx\n");
+/// assert_eq!(u.origin(7), 13); // the `k`
+/// assert_eq!(u.origin(12), 19); // the `v`, after an escape
 /// ```
-pub fn json_strings(input: &[u8]) -> (Vec<u8>, Vec<usize>) {
-    let mut text = Vec::with_capacity(input.len() / 2);
-    let mut at = Vec::with_capacity(input.len() / 2);
+pub fn json_strings(input: &[u8]) -> Unescaped {
+    let mut out = Unescaped {
+        text: Vec::with_capacity(input.len() / 2),
+        runs: Vec::new(),
+    };
     let mut i = 0;
     while let Some(q) = memchr::memchr(b'"', &input[i..]) {
         i += q + 1;
@@ -238,8 +241,7 @@ pub fn json_strings(input: &[u8]) -> (Vec<u8>, Vec<usize>) {
                 break;
             }
             if b != b'\\' || i + 1 >= input.len() {
-                text.push(b);
-                at.push(i);
+                out.push(b, i);
                 i += 1;
                 continue;
             }
@@ -252,8 +254,7 @@ pub fn json_strings(input: &[u8]) -> (Vec<u8>, Vec<usize>) {
                 _ => None,
             };
             if let Some(c) = unescaped {
-                text.push(c);
-                at.push(i);
+                out.push(c, i);
                 i += 2;
             } else if input[i + 1] == b'u'
                 && let Some(c) = input
@@ -264,22 +265,49 @@ pub fn json_strings(input: &[u8]) -> (Vec<u8>, Vec<usize>) {
                 let ch = char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER);
                 let mut buf = [0u8; 4];
                 for &byte in ch.encode_utf8(&mut buf).as_bytes() {
-                    text.push(byte);
-                    at.push(i);
+                    out.push(byte, i);
                 }
                 i += 6;
             } else {
-                text.push(b);
-                at.push(i);
+                out.push(b, i);
                 i += 1;
             }
         }
-        if text.last() != Some(&b'\n') {
-            text.push(b'\n');
-            at.push(i.saturating_sub(1));
+        if out.text.last() != Some(&b'\n') {
+            out.push(b'\n', i.saturating_sub(1));
         }
     }
-    (text, at)
+    out
+}
+
+/// Text decoded from an input, with where each byte came from.
+#[derive(Debug, Default)]
+pub struct Unescaped {
+    /// The decoded text.
+    pub text: Vec<u8>,
+    /// `(offset in text, offset in input)` at the start of each run of bytes copied as they
+    /// were: one entry per escape, not per byte, so the map stays small beside the text.
+    runs: Vec<(usize, usize)>,
+}
+
+impl Unescaped {
+    fn push(&mut self, byte: u8, from: usize) {
+        let at = self.text.len();
+        let continues = self.runs.last().is_some_and(|&(o, f)| f + (at - o) == from);
+        if !continues {
+            self.runs.push((at, from));
+        }
+        self.text.push(byte);
+    }
+
+    /// The offset in the input of the text's byte at `at`.
+    pub fn origin(&self, at: usize) -> usize {
+        let k = self
+            .runs
+            .partition_point(|&(o, _)| o <= at)
+            .saturating_sub(1);
+        self.runs.get(k).map_or(0, |&(o, f)| f + (at - o))
+    }
 }
 
 /// Standard base64, padding optional (manifests are written by hand too).

@@ -381,19 +381,23 @@ impl RuleSet {
     /// The paths at which binary files are still scanned, because a `binary` rule names them
     /// (key stores); `None` if no rule does. Sources consult it before they skip a binary file.
     pub fn binary_paths(&self) -> Option<Arc<globset::GlobSet>> {
-        let mut set = globset::GlobSetBuilder::new();
-        let mut any = false;
-        for r in self.rules.iter().filter(|r| r.binary) {
-            for g in r.paths.iter().flat_map(|p| &p.globs) {
-                if !g.starts_with('!')
-                    && let Ok(glob) = anchored_glob(g)
-                {
-                    set.add(glob);
-                    any = true;
-                }
-            }
+        // Why: the excludes are left to the rule's own scope, which the detector applies.
+        let globs: Vec<globset::Glob> = self
+            .rules
+            .iter()
+            .filter(|r| r.binary)
+            .flat_map(|r| r.paths.iter().flat_map(|p| &p.globs))
+            .filter(|g| !g.starts_with('!'))
+            .filter_map(|g| anchored_glob(g).ok())
+            .collect();
+        if globs.is_empty() {
+            return None;
         }
-        any.then(|| set.build().ok().map(Arc::new)).flatten()
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            set.add(g);
+        }
+        set.build().ok().map(Arc::new)
     }
 
     /// All rules, in load order.
@@ -652,6 +656,38 @@ rules:
             .add_text("n.yml", &no_rem, false)
             .unwrap_err();
         assert!(err.to_string().contains("no remediation"), "{err}");
+    }
+
+    #[test]
+    fn rules_without_keywords_need_paths_and_binary_rules_no_keywords() {
+        let unkeyed = GOOD.replace("keywords: [TTK_]", "keywords: []");
+        let err = RuleSet::default()
+            .add_text("k.yml", &unkeyed, false)
+            .unwrap_err();
+        assert!(err.to_string().contains("needs paths"), "{err}");
+        let scoped = unkeyed.replace(
+            "severity: high",
+            "severity: high\n    paths: ['*.tok']\n    example_path: a.tok",
+        );
+        assert!(RuleSet::default().add_text("s.yml", &scoped, false).is_ok());
+        let binary = GOOD.replace(
+            "severity: high",
+            "severity: high\n    binary: true\n    paths: ['*.tok']\n    example_path: a.tok",
+        );
+        let err = RuleSet::default()
+            .add_text("b.yml", &binary, false)
+            .unwrap_err();
+        assert!(err.to_string().contains("has no keywords"), "{err}");
+        let mut set = RuleSet::default();
+        set.add_text(
+            "b.yml",
+            &binary.replace("keywords: [TTK_]", "keywords: []"),
+            false,
+        )
+        .unwrap();
+        let globs = set.binary_paths().expect("a binary rule names paths");
+        assert!(globs.is_match("deep/dir/x.tok") && !globs.is_match("x.txt"));
+        assert!(RuleSet::default().binary_paths().is_none());
     }
 
     #[test]

@@ -250,3 +250,30 @@ fn notebook_code_is_unescaped_and_placed_in_the_file() {
         (Some(line as u64), Some(column as u64))
     );
 }
+
+#[test]
+fn a_staged_key_store_is_found_by_the_pre_commit_scan() {
+    let repo = Repo::init();
+    repo.write("README.md", "service\n");
+    repo.commit("init");
+    repo.write("conf/server.jks", jks(1));
+    repo.write("conf/trust.jks", jks(2));
+    repo.git(&["add", "-A"]);
+    let out = leakhound()
+        .current_dir(repo.path())
+        .args(["git", "--staged", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out.stdout);
+    let got: Vec<(&str, &str)> = findings(&doc)
+        .iter()
+        .map(|f| (f["rule_id"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("keystore.java", "conf/server.jks")]);
+}
