@@ -61,11 +61,12 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.sample_size(20);
     group.bench_function("prefilter_only", |b| {
+        let mut buffers = leakhound::detect::prefilter::Hits::default();
         b.iter(|| {
             let mut hits = 0usize;
             detector
                 .prefilter()
-                .for_each_hit(black_box(&text), |_, _, _| hits += 1);
+                .for_each_hit(black_box(&text), &mut buffers, |_, _, _| hits += 1);
             hits
         })
     });

@@ -50,6 +50,8 @@ pub struct Scratch {
     scope: Vec<u8>,
     /// Rules whose `scope` entry was set for this input.
     scoped: Vec<usize>,
+    /// The prefilter's buffers.
+    hits: prefilter::Hits,
 }
 
 /// Rules plus their compiled prefilter.
@@ -115,6 +117,7 @@ impl Detector {
             touched: Vec::new(),
             scope: vec![0; self.rules.len()],
             scoped: Vec::new(),
+            hits: prefilter::Hits::default(),
         }
     }
 
@@ -135,8 +138,9 @@ impl Detector {
             touched,
             scope,
             scoped,
+            hits,
         } = scratch;
-        self.prefilter.for_each_hit(input, |r, start, end| {
+        self.prefilter.for_each_hit(input, hits, |r, start, end| {
             if rules[r].paths.is_some() {
                 if scope[r] == 0 {
                     scope[r] = if rules[r].applies_to(paths.iter().copied()) {
