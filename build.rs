@@ -5,8 +5,15 @@
 //! hook. The generated `builtin_rules.rs` lists `(file name, JSON text)` pairs. A file that is
 //! not valid YAML fails the build with its name. Listing the directory (rather than using
 //! `include_dir!`) together with `rerun-if-changed=rules` picks up new files.
+//!
+//! It also computes the keyword automaton of the built-in rules (`builtin_keywords.rs`: the
+//! keyword list and the automaton's tables as static arrays), so that no scan builds it.
 
-use std::{env, fs, path::PathBuf};
+use std::{env, fmt::Write as _, fs, path::PathBuf};
+
+#[allow(dead_code)]
+#[path = "src/detect/keywords.rs"]
+mod keywords;
 
 fn main() {
     println!("cargo:rerun-if-changed=rules");
@@ -19,6 +26,8 @@ fn main() {
         .collect();
     files.sort();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut keyword_list: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut out = String::from("/// Built-in rule files: (file name, the file as JSON).\n");
     out.push_str("pub(crate) static BUILTIN_RULE_FILES: &[(&str, &str)] = &[\n");
     for f in &files {
@@ -32,6 +41,19 @@ fn main() {
             fs::read_to_string(f).unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
         let value: serde_json::Value = serde_yaml_ng::from_str(&text)
             .unwrap_or_else(|e| panic!("rules/{name} is not valid YAML: {e}"));
+        // The same selection as the prefilter makes at run time (`Prefilter::new`).
+        for rule in value["rules"].as_array().into_iter().flatten() {
+            if rule["decoded"].as_bool() == Some(true) || !rule["engine"].is_null() {
+                continue;
+            }
+            for kw in rule["keywords"].as_array().into_iter().flatten() {
+                let kw = kw.as_str().unwrap_or_default().to_ascii_lowercase();
+                let kw = keywords::truncate(&kw).to_owned();
+                if !kw.is_empty() && seen.insert(kw.clone()) {
+                    keyword_list.push(kw);
+                }
+            }
+        }
         let json_path = out_dir.join(format!("{name}.json"));
         fs::write(
             &json_path,
@@ -45,4 +67,38 @@ fn main() {
     }
     out.push_str("];\n");
     fs::write(out_dir.join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
+    fs::write(
+        out_dir.join("builtin_keywords.rs"),
+        keyword_tables(&keyword_list),
+    )
+    .expect("OUT_DIR is writable");
+}
+
+/// The built-in keywords and their automaton, as Rust statics.
+fn keyword_tables(list: &[String]) -> String {
+    let bytes: Vec<&[u8]> = list.iter().map(|k| k.as_bytes()).collect();
+    let t = keywords::Tables::build(&bytes);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "/// The built-in rules' keyword prefixes; pattern `i` of the tables."
+    );
+    let _ = writeln!(s, "pub(crate) static KEYWORDS: &[&str] = &{list:?};");
+    array(&mut s, "CLASSES", "u8", &t.classes);
+    array(&mut s, "TRANS", "u32", &t.trans);
+    array(&mut s, "OFFSETS", "u32", &t.offsets);
+    array(&mut s, "PATTERNS", "u32", &t.patterns);
+    array(&mut s, "LENS", "u8", &t.lens);
+    let _ = writeln!(s, "pub(crate) const SHIFT: u32 = {};", t.shift);
+    let _ = writeln!(s, "pub(crate) const START: u32 = {};", t.start);
+    let _ = writeln!(s, "pub(crate) const MATCH_LIMIT: u32 = {};", t.match_limit);
+    s
+}
+
+fn array<T: std::fmt::Display>(s: &mut String, name: &str, ty: &str, values: &[T]) {
+    let _ = write!(s, "pub(crate) static {name}: [{ty}; {}] = [", values.len());
+    for v in values {
+        let _ = write!(s, "{v},");
+    }
+    s.push_str("];\n");
 }

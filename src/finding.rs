@@ -473,17 +473,17 @@ fn decoded_findings(
         }
         let structural = decoded_rules.iter().find_map(|&r| {
             let rule = detector.rule(r);
-            let caps = rule.regex().captures(&v.value)?;
-            let secret = caps.get(1)?;
-            if !crate::detect::accept(rule, secret.as_bytes()) {
+            let caps = detector.regex(r).captures_iter(&v.value).next()?;
+            let secret = &v.value[caps.get_group(1)?.range()];
+            if !crate::detect::accept(rule, secret) {
                 return None;
             }
-            let full = caps.get(0).map_or(&[][..], |m| m.as_bytes());
-            let validation = validate::check_match(rule.validate, secret.as_bytes(), full)?;
+            let full = caps.get_match().map_or(&[][..], |m| &v.value[m.range()]);
+            let validation = validate::check_match(rule.validate, secret, full)?;
             Some(Located {
                 rule: r,
                 region,
-                secret: Secret::new(secret.as_bytes()),
+                secret: Secret::new(secret),
                 validation,
                 confidence: Confidence::of(validation, rule.generic),
                 ci: None,

@@ -9,6 +9,7 @@ pub mod context;
 pub mod entropy;
 pub mod filter;
 pub mod keystore;
+pub mod keywords;
 pub mod location;
 pub mod prefilter;
 pub mod structure;
@@ -16,7 +17,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Compile, Rule, RuleSet};
 use prefilter::Prefilter;
 
 /// How far a window reaches before and after a keyword hit on the same line.
@@ -37,6 +38,38 @@ pub struct Match {
     /// How sure the detector is that this is a credential: from the offline check, and for
     /// weakly anchored rules from the context (see [`context`]).
     pub confidence: validate::Confidence,
+}
+
+/// A span of a regex match with the bytes it covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part<'h> {
+    bytes: &'h [u8],
+    start: usize,
+}
+
+impl<'h> Part<'h> {
+    /// The part of `hay` that `span` covers.
+    pub(crate) fn of(hay: &'h [u8], span: regex_automata::Span) -> Part<'h> {
+        Part {
+            bytes: &hay[span.range()],
+            start: span.start,
+        }
+    }
+
+    /// The bytes matched.
+    pub(crate) fn as_bytes(&self) -> &'h [u8] {
+        self.bytes
+    }
+
+    /// Where the match starts in the haystack.
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Where the match ends in the haystack.
+    pub(crate) fn end(&self) -> usize {
+        self.start + self.bytes.len()
+    }
 }
 
 /// Per-worker reusable buffers.
@@ -62,25 +95,28 @@ pub struct Detector {
     /// Rules without keywords, which run on every file in their path scope (binary rules on
     /// binary files, the others on text).
     unkeyed: Arc<[usize]>,
+    /// How regexes are built on first use.
+    compile: Compile,
 }
 
 /// How much of a file a rule without keywords reads (key stores and key files are kilobytes).
 pub const UNKEYED_REACH: usize = 16 * 1024 * 1024;
 
 impl Detector {
-    /// Builds the prefilter over the rule set, for inputs of any size.
+    /// A detector for inputs of any size.
     pub fn new(rules: Arc<RuleSet>) -> Detector {
-        Detector::with_prefilter(rules, false)
+        Detector::with_compile(rules, Compile::Full)
     }
 
-    /// Builds the prefilter for a few small inputs (a pre-commit hook): cheaper to build,
-    /// slower to search.
+    /// A detector for a few small inputs (a pre-commit hook, an editor): its regexes are
+    /// cheaper to build and slower to search, and the ones an input needs are built on both
+    /// cores at once.
     pub fn for_small_inputs(rules: Arc<RuleSet>) -> Detector {
-        Detector::with_prefilter(rules, true)
+        Detector::with_compile(rules, Compile::Lean)
     }
 
-    fn with_prefilter(rules: Arc<RuleSet>, small_inputs: bool) -> Detector {
-        let prefilter = Arc::new(Prefilter::new(&rules, small_inputs));
+    fn with_compile(rules: Arc<RuleSet>, compile: Compile) -> Detector {
+        let prefilter = Arc::new(Prefilter::new(&rules));
         let unkeyed = rules
             .rules()
             .iter()
@@ -92,7 +128,44 @@ impl Detector {
             rules,
             prefilter,
             unkeyed,
+            compile,
         }
+    }
+
+    /// The compiled regex of the rule with this index.
+    pub fn regex(&self, index: usize) -> &regex_automata::meta::Regex {
+        self.rules.rules()[index].compiled(self.compile)
+    }
+
+    /// For a small-input detector, builds the regexes of `rules` not built yet, on two threads
+    /// when there are enough of them to pay for a thread.
+    fn prepare(&self, rules: &[usize]) {
+        /// Fewer regexes than this are built on the scanning thread.
+        const WORTH_A_THREAD: usize = 8;
+        if self.compile != Compile::Lean {
+            return;
+        }
+        let all = self.rules.rules();
+        let todo: Vec<usize> = rules
+            .iter()
+            .copied()
+            .filter(|&r| !all[r].is_compiled())
+            .collect();
+        if todo.len() < WORTH_A_THREAD {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&r) = todo.get(i) else { break };
+                self.regex(r);
+            }
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(work);
+            work();
+        });
     }
 
     /// The rules this detector runs.
@@ -177,15 +250,17 @@ impl Detector {
         // Why: the file context is computed once per input, and only if a contextual rule
         // matched.
         let mut file: Option<context::FileContext> = None;
+        self.prepare(touched);
         for &r in touched.iter() {
             let rule = &rules[r];
-            let regex = rule.regex();
+            let regex = self.regex(r);
             for &(ws, we) in &windows[r] {
                 let hay = &input[ws..we];
                 for caps in regex.captures_iter(hay) {
-                    let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+                    let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
                         continue;
                     };
+                    let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
                     if !accept(rule, secret.as_bytes()) {
                         continue;
                     }
@@ -272,12 +347,13 @@ impl Detector {
             if is_binary != rule.binary {
                 continue;
             }
-            let Some(caps) = rule.regex().captures(hay) else {
+            let Some(caps) = self.regex(r).captures_iter(hay).next() else {
                 continue;
             };
-            let (Some(whole), Some(secret)) = (caps.get(0), caps.get(1)) else {
+            let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
                 continue;
             };
+            let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
             if !rule.binary && !accept(rule, secret.as_bytes()) {
                 continue;
             }

@@ -3,34 +3,28 @@
 //! Matching is ASCII case-insensitive and overlapping, so that `secret` and `client_secret` both
 //! report. Each automaton pattern maps to the rules that listed that keyword.
 //!
-//! For large inputs the automaton is a DFA walked by our own loop over four lanes at once: a
-//! DFA search is one dependent table load per byte, so a single walk waits on memory latency,
-//! while four independent walks over four quarters of the input keep the core busy (2.2× the
-//! single-walk throughput on the cargo registry sources).
+//! The automaton is a DFA ([`keywords::Tables`]); for the built-in rules its tables are computed
+//! at build time, so a scan does not build it. It is walked in four lanes at once: a DFA search
+//! is one dependent table load per byte, so a single walk waits on memory latency, while four
+//! independent walks over four quarters of the input keep the core busy (2.2× the single-walk
+//! throughput on the cargo registry sources).
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind, StartKind};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
+use super::keywords::{self, Tables};
 use crate::rules::RuleSet;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_keywords.rs"));
+}
 
 /// The compiled prefilter.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    engine: Engine,
+    tables: Tables,
     /// For each automaton pattern, the indices of the rules that use it.
     rules_of: Vec<Vec<u32>>,
-    /// For each automaton pattern, its length in bytes.
-    lens: Vec<u32>,
-}
-
-#[derive(Debug, Clone)]
-enum Engine {
-    /// Searched by [`walk_lanes`]: fastest search, ~10 ms to build over the built-in keywords.
-    Dfa(Box<DFA>),
-    /// A third of the build time, a third of the search speed: the better trade for a few
-    /// small inputs.
-    Nfa(AhoCorasick),
 }
 
 /// Reusable buffers for [`Prefilter::for_each_hit`].
@@ -48,12 +42,12 @@ const LANES: usize = 4;
 const MIN_LANE: usize = 1024;
 
 impl Prefilter {
-    /// Builds the automaton over every rule's keywords: a DFA, or for `small_inputs` a
-    /// contiguous NFA.
-    pub fn new(rules: &RuleSet, small_inputs: bool) -> Prefilter {
-        let mut keywords: Vec<String> = Vec::new();
-        let mut rules_of: Vec<Vec<u32>> = Vec::new();
-        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    /// The automaton over every rule's keywords: the built-in tables if they hold every
+    /// keyword (the built-in rules, less any disabled), else tables built now.
+    pub fn new(rules: &RuleSet) -> Prefilter {
+        let mut wanted: Vec<&str> = Vec::new();
+        let mut rules_of_kw: Vec<Vec<u32>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for (i, rule) in rules.rules().iter().enumerate() {
             if rule.decoded || rule.engine.is_some() {
                 continue;
@@ -62,51 +56,47 @@ impl Prefilter {
                 // Why: a keyword's first bytes occur wherever the keyword does, so a prefix
                 // selects a superset of the inputs, and the regex still decides. Prefixes keep
                 // the automaton small, and many long keywords share one.
-                let kw = truncate(kw);
-                // Why: a map, not a scan of the list: a thousand rules have twice as many
-                // keywords, and start-up is on the pre-commit path.
+                let kw = keywords::truncate(kw);
                 let idx = *index.entry(kw).or_insert_with(|| {
-                    keywords.push(kw.to_owned());
-                    rules_of.push(Vec::new());
-                    keywords.len() - 1
+                    wanted.push(kw);
+                    rules_of_kw.push(Vec::new());
+                    wanted.len() - 1
                 });
                 let rule_idx = u32::try_from(i)
                     .expect("fewer than 2^32 rules because each is parsed from text");
-                if !rules_of[idx].contains(&rule_idx) {
-                    rules_of[idx].push(rule_idx);
+                if !rules_of_kw[idx].contains(&rule_idx) {
+                    rules_of_kw[idx].push(rule_idx);
                 }
             }
         }
-        let lens = keywords
+        let builtin: HashMap<&str, usize> = builtin::KEYWORDS
             .iter()
-            .map(|k| u32::try_from(k.len()).expect("keywords are cut to a few bytes"))
+            .enumerate()
+            .map(|(i, k)| (*k, i))
             .collect();
-        let engine = if small_inputs {
-            Engine::Nfa(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&keywords)
-                    .expect("keyword automaton builds because keywords are non-empty literals"),
-            )
-        } else {
-            Engine::Dfa(Box::new(
-                DFA::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    // Why: without a prefilter the start state is not special, so the walk
-                    // leaves its fast path only at matches.
-                    .prefilter(false)
-                    .start_kind(StartKind::Unanchored)
-                    .build(&keywords)
-                    .expect("keyword automaton builds because keywords are non-empty literals"),
-            ))
-        };
+        if wanted.iter().all(|k| builtin.contains_key(k)) {
+            let mut rules_of = vec![Vec::new(); builtin::KEYWORDS.len()];
+            for (kw, rs) in wanted.iter().zip(rules_of_kw) {
+                rules_of[builtin[kw]] = rs;
+            }
+            return Prefilter {
+                tables: Tables {
+                    classes: Cow::Borrowed(&builtin::CLASSES),
+                    shift: builtin::SHIFT,
+                    trans: Cow::Borrowed(&builtin::TRANS),
+                    start: builtin::START,
+                    match_limit: builtin::MATCH_LIMIT,
+                    offsets: Cow::Borrowed(&builtin::OFFSETS),
+                    patterns: Cow::Borrowed(&builtin::PATTERNS),
+                    lens: Cow::Borrowed(&builtin::LENS),
+                },
+                rules_of,
+            };
+        }
+        let bytes: Vec<&[u8]> = wanted.iter().map(|k| k.as_bytes()).collect();
         Prefilter {
-            engine,
-            rules_of,
-            lens,
+            tables: Tables::build(&bytes),
+            rules_of: rules_of_kw,
         }
     }
 
@@ -118,17 +108,10 @@ impl Prefilter {
         hits: &mut Hits,
         mut hit: impl FnMut(usize, usize, usize),
     ) {
-        hits.all.clear();
-        match &self.engine {
-            Engine::Dfa(dfa) => walk_lanes(dfa, haystack, hits),
-            Engine::Nfa(ac) => hits.all.extend(
-                ac.find_overlapping_iter(haystack)
-                    .map(|m| (m.pattern().as_u32(), m.end())),
-            ),
-        }
+        walk_lanes(&self.tables, haystack, hits);
         for &(p, end) in &hits.all {
             let p = p as usize;
-            let start = end - self.lens[p] as usize;
+            let start = end - self.tables.lens[p] as usize;
             for &r in &self.rules_of[p] {
                 hit(r as usize, start, end);
             }
@@ -138,46 +121,43 @@ impl Prefilter {
 
 /// Records the patterns that match in state `s`, ending at `end`.
 #[inline(always)]
-fn record(dfa: &DFA, s: StateID, end: usize, out: &mut Vec<(u32, usize)>) {
-    for k in 0..dfa.match_len(s) {
-        out.push((dfa.match_pattern(s, k).as_u32(), end));
-    }
+fn record(dfa: &Tables, s: u32, end: usize, out: &mut Vec<(u32, usize)>) {
+    out.extend(dfa.patterns_of(s).iter().map(|&p| (p, end)));
 }
 
 /// One walk over `hay[from..to]`, recording matches that end after `report_from`.
 #[inline(always)]
 fn walk(
-    dfa: &DFA,
+    dfa: &Tables,
     hay: &[u8],
-    mut s: StateID,
+    mut s: u32,
     (from, to): (usize, usize),
     report_from: usize,
     out: &mut Vec<(u32, usize)>,
-) {
+) -> u32 {
     for (pos, &b) in hay[from..to].iter().enumerate() {
         let pos = from + pos;
-        s = dfa.next_state(Anchored::No, s, b);
-        if dfa.is_special(s) && dfa.is_match(s) && pos >= report_from {
+        s = dfa.next(s, b);
+        if dfa.is_match(s) && pos >= report_from {
             record(dfa, s, pos + 1, out);
         }
     }
+    s
 }
 
 /// Every overlapping match of `dfa` in `hay`, into `hits.all` in order of end offset.
 ///
-/// The input is cut into four quarters. Lane `j` starts its walk `max_pattern_len - 1` bytes
-/// before its quarter, so that it has seen the start of every keyword that ends inside the
-/// quarter, and records only the matches that end inside it: each match is recorded once.
-fn walk_lanes(dfa: &DFA, hay: &[u8], hits: &mut Hits) {
-    let start = dfa
-        .start_state(Anchored::No)
-        .expect("the DFA is built with an unanchored start state");
+/// The input is cut into four quarters. Lane `j` starts its walk `max_len - 1` bytes before
+/// its quarter, so that it has seen the start of every keyword that ends inside the quarter,
+/// and records only the matches that end inside it: each match is recorded once.
+fn walk_lanes(dfa: &Tables, hay: &[u8], hits: &mut Hits) {
+    hits.all.clear();
     let n = hay.len();
     if n < MIN_LANE * LANES {
-        walk(dfa, hay, start, (0, n), 0, &mut hits.all);
+        walk(dfa, hay, dfa.start, (0, n), 0, &mut hits.all);
         return;
     }
-    let overlap = dfa.max_pattern_len().saturating_sub(1);
+    let overlap = dfa.max_len().saturating_sub(1);
     let quarter = n / LANES;
     // Lane j records matches ending in bounds[j]..bounds[j + 1] and starts at from[j].
     let bounds = [0, quarter, 2 * quarter, 3 * quarter, n];
@@ -197,36 +177,36 @@ fn walk_lanes(dfa: &DFA, hay: &[u8], hits: &mut Hits) {
         &hay[from[2]..from[2] + quarter],
         &hay[from[3]..from[3] + quarter],
     );
-    let (mut s0, mut s1, mut s2, mut s3) = (start, start, start, start);
+    let mut s = [dfa.start; LANES];
     for i in 0..quarter {
-        s0 = dfa.next_state(Anchored::No, s0, h0[i]);
-        s1 = dfa.next_state(Anchored::No, s1, h1[i]);
-        s2 = dfa.next_state(Anchored::No, s2, h2[i]);
-        s3 = dfa.next_state(Anchored::No, s3, h3[i]);
-        if dfa.is_special(s0) | dfa.is_special(s1) | dfa.is_special(s2) | dfa.is_special(s3) {
-            if dfa.is_match(s0) {
-                record(dfa, s0, i + 1, &mut hits.all);
+        s[0] = dfa.next(s[0], h0[i]);
+        s[1] = dfa.next(s[1], h1[i]);
+        s[2] = dfa.next(s[2], h2[i]);
+        s[3] = dfa.next(s[3], h3[i]);
+        // Why: one test for the four lanes on the common path (no lane matches).
+        if s[0].min(s[1]).min(s[2]).min(s[3]) < dfa.match_limit {
+            if dfa.is_match(s[0]) {
+                record(dfa, s[0], i + 1, &mut hits.all);
             }
-            if dfa.is_match(s1) && from[1] + i >= bounds[1] {
-                record(dfa, s1, from[1] + i + 1, l1);
+            if dfa.is_match(s[1]) && from[1] + i >= bounds[1] {
+                record(dfa, s[1], from[1] + i + 1, l1);
             }
-            if dfa.is_match(s2) && from[2] + i >= bounds[2] {
-                record(dfa, s2, from[2] + i + 1, l2);
+            if dfa.is_match(s[2]) && from[2] + i >= bounds[2] {
+                record(dfa, s[2], from[2] + i + 1, l2);
             }
-            if dfa.is_match(s3) && from[3] + i >= bounds[3] {
-                record(dfa, s3, from[3] + i + 1, l3);
+            if dfa.is_match(s[3]) && from[3] + i >= bounds[3] {
+                record(dfa, s[3], from[3] + i + 1, l3);
             }
         }
     }
     // Each lane has walked `quarter` bytes; the tails run one lane at a time, in order.
-    let tails = [s0, s1, s2, s3];
-    walk(dfa, hay, tails[0], (quarter, bounds[1]), 0, &mut hits.all);
+    walk(dfa, hay, s[0], (quarter, bounds[1]), 0, &mut hits.all);
     for (j, lane) in [l1, l2, l3].into_iter().enumerate() {
         let j = j + 1;
         walk(
             dfa,
             hay,
-            tails[j],
+            s[j],
             (from[j] + quarter, bounds[j + 1]),
             bounds[j],
             lane,
@@ -235,67 +215,125 @@ fn walk_lanes(dfa: &DFA, hay: &[u8], hits: &mut Hits) {
     }
 }
 
-/// The longest keyword prefix the automaton holds, in bytes.
-pub const KEYWORD_PREFIX: usize = 8;
-
-/// A keyword cut to [`KEYWORD_PREFIX`] bytes (at a character boundary).
-fn truncate(kw: &str) -> &str {
-    let mut end = kw.len().min(KEYWORD_PREFIX);
-    while !kw.is_char_boundary(end) {
-        end -= 1;
-    }
-    &kw[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aho_corasick::AhoCorasick;
 
-    /// The four-lane walk finds exactly what the crate's own overlapping search finds, at
-    /// quarter boundaries too.
-    #[test]
-    fn lanes_match_the_overlapping_search() {
-        let keywords = ["secret", "client_secret", "ab", "abab", "key", "xyzzy"];
-        let dfa = DFA::builder()
-            .ascii_case_insensitive(true)
-            .prefilter(false)
-            .start_kind(StartKind::Unanchored)
-            .build(keywords)
-            .expect("builds");
+    /// Every overlapping occurrence, as the aho-corasick crate finds it.
+    fn oracle(keywords: &[&str], hay: &[u8]) -> Vec<(u32, usize)> {
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(keywords)
             .expect("builds");
-        // Keywords are placed across every quarter boundary of inputs of several lengths.
+        let mut v: Vec<(u32, usize)> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| (m.pattern().as_u32(), m.end()))
+            .collect();
+        v.sort_unstable_by_key(|&(p, e)| (e, p));
+        v
+    }
+
+    fn found(dfa: &Tables, hay: &[u8]) -> Vec<(u32, usize)> {
+        let mut hits = Hits::default();
+        walk_lanes(dfa, hay, &mut hits);
+        assert!(
+            hits.all.windows(2).all(|w| w[0].1 <= w[1].1),
+            "in end order"
+        );
+        let mut got = hits.all;
+        got.sort_unstable_by_key(|&(p, e)| (e, p));
+        got
+    }
+
+    /// The four-lane walk over our tables finds exactly what the crate's overlapping search
+    /// finds, at quarter boundaries too, for keywords that nest, overlap and repeat.
+    #[test]
+    fn lanes_match_the_overlapping_search() {
+        let keywords = [
+            "secret",
+            "client_secret",
+            "ab",
+            "abab",
+            "key",
+            "xyzzy",
+            "Q~",
+            "é_k",
+        ];
+        let lower: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+        let lower: Vec<&[u8]> = lower.iter().map(|k| k.as_bytes()).collect();
+        let dfa = Tables::build(&lower);
+        assert_eq!(dfa.max_len(), 13);
         for n in [10, 4095, 4096, 4097, 6001, 20_011] {
             let mut hay = vec![b'.'; n];
-            for at in (0..n).step_by(97).chain([
+            let boundaries = [
                 (n / 4).saturating_sub(3),
                 n / 2 - 1,
                 (3 * n / 4).saturating_sub(5),
-            ]) {
-                let word: &[u8] = match at % 4 {
+            ];
+            for at in (0..n).step_by(97).chain(boundaries) {
+                let word: &[u8] = match at % 5 {
                     0 => b"Client_SECRET",
                     1 => b"ababab",
-                    2 => b"key",
+                    2 => b"kEy",
+                    3 => "q~é_K".as_bytes(),
                     _ => b"xyzzy",
                 };
                 let end = (at + word.len()).min(n);
                 hay[at..end].copy_from_slice(&word[..end - at]);
             }
-            let mut hits = Hits::default();
-            walk_lanes(&dfa, &hay, &mut hits);
-            let want: Vec<(u32, usize)> = ac
-                .find_overlapping_iter(&hay)
-                .map(|m| (m.pattern().as_u32(), m.end()))
-                .collect();
-            let mut got = hits.all.clone();
-            assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "in end order");
-            got.sort_unstable_by_key(|&(p, e)| (e, p));
-            let mut want_sorted = want.clone();
-            want_sorted.sort_unstable_by_key(|&(p, e)| (e, p));
+            let want = oracle(&keywords, &hay);
             assert!(!want.is_empty());
-            assert_eq!(got, want_sorted, "length {n}");
+            assert_eq!(found(&dfa, &hay), want, "length {n}");
         }
+    }
+
+    /// The built-in tables, generated by build.rs, agree with the crate on real text.
+    #[test]
+    fn builtin_tables_match_the_overlapping_search() {
+        let rules = RuleSet::builtin().expect("built-in rules load");
+        let pre = Prefilter::new(&rules);
+        assert!(
+            matches!(pre.tables.trans, Cow::Borrowed(_)),
+            "uses the build-time tables"
+        );
+        let mut hay = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README is readable");
+        hay.extend_from_slice(b"AKIA sk_live_ ghp_ xoxb- -----BEGIN");
+        let want = oracle(builtin::KEYWORDS, &hay);
+        assert!(want.len() > 100);
+        assert_eq!(found(&pre.tables, &hay), want);
+    }
+
+    /// Rules outside the built-in set get tables built at run time, and their hits.
+    #[test]
+    fn extra_keywords_build_tables_at_run_time() {
+        let mut rules = RuleSet::default();
+        rules
+            .add_text(
+                "x.yml",
+                r#"
+provider: Test
+remediation: { revoke: "revoke it", rotate: "rotate it" }
+rules:
+  - id: test.zzqx
+    name: Zzqx token
+    keywords: [ZZQX_]
+    pattern: '(zzqx_[a-z]{8})'
+    severity: high
+    examples: ['zzqx_abcdefgh']
+    negative_examples: ['zzqx_']
+"#,
+                false,
+            )
+            .expect("rule loads");
+        let pre = Prefilter::new(&rules);
+        assert!(matches!(pre.tables.trans, Cow::Owned(_)));
+        let mut hits = Hits::default();
+        let mut seen = Vec::new();
+        pre.for_each_hit(b"a ZZQX_abcdefgh b", &mut hits, |r, s, e| {
+            seen.push((r, s, e))
+        });
+        assert_eq!(seen, vec![(0, 2, 7)]);
     }
 }

@@ -15,7 +15,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use regex::bytes::Regex;
+use regex_automata::meta::Regex;
 use serde::Serialize;
 
 pub use syntax::{ContextKind, Engine, FilterKind, SecretClass, Severity};
@@ -183,21 +183,50 @@ impl Rule {
     /// built-in rules are parsed when loaded and compiled by the test suite, so building one
     /// cannot fail.
     pub fn regex(&self) -> &Regex {
+        self.compiled(Compile::Full)
+    }
+
+    /// The compiled regex, built on first use as `how` says if it was not built yet.
+    pub fn compiled(&self, how: Compile) -> &Regex {
         self.regex.get_or_init(|| {
-            compile(&self.pattern)
+            compile(&self.pattern, how)
                 .expect("built-in patterns compile because the test suite compiles every one")
         })
     }
+
+    /// Whether the regex has been built.
+    pub fn is_compiled(&self) -> bool {
+        self.regex.get().is_some()
+    }
+}
+
+/// How a rule's regex is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    /// With the regex engine's literal prefilter: fastest search over large inputs.
+    Full,
+    /// Without it: a third less build time, for a scan of a few small inputs, which builds
+    /// more regexes than it searches bytes.
+    Lean,
 }
 
 /// Compiles a rule pattern. ASCII mode: secret formats are ASCII, and Unicode `\w`, `\b`,
 /// `\s` and case folding multiply NFA states and compile time (tenfold over the built-in rules)
 /// for no gain.
-fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .size_limit(32 * (1 << 20))
-        .build()
+fn compile(pattern: &str, how: Compile) -> Result<Regex, String> {
+    Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            Regex::config()
+                .nfa_size_limit(Some(32 * (1 << 20)))
+                .auto_prefilter(how == Compile::Full),
+        )
+        .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// The paths a rule applies to: any include glob matches and no exclude glob does. A glob
@@ -436,7 +465,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
             "pattern must have exactly one capture group (the secret), found {captures}"
         ));
     }
-    compile(pattern).map_err(|e| format!("pattern does not compile: {e}"))?;
+    compile(pattern, Compile::Full).map_err(|e| format!("pattern does not compile: {e}"))?;
     Ok(())
 }
 
@@ -553,8 +582,8 @@ fn validate(
     }
     let regex_cell = OnceLock::new();
     if eager {
-        let regex =
-            compile(&s.pattern).map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
+        let regex = compile(&s.pattern, Compile::Full)
+            .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
         // Ignoring the result is fine: the cell is fresh, so set cannot fail.
         let _ = regex_cell.set(regex);
     }
