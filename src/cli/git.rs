@@ -79,7 +79,9 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     bar.finish();
     printer.finish();
     // Paths are relative to the repository root already.
-    finish(global, &args.options, &config, &mut outcome, None)
+    let code = finish(global, &args.options, &config, &mut outcome, None);
+    super::scan::end_of_run(config);
+    code
 }
 
 /// `leakhound install-hook`

@@ -132,7 +132,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
 fn check(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let report: CheckReport = if args.paths.is_empty() {
         check::check_set(Arc::new(
-            RuleSet::builtin().context("failed to load the built-in rules")?,
+            RuleSet::builtin_with_examples().context("failed to load the built-in rules")?,
         ))
     } else {
         let paths: Vec<&std::path::Path> = args.paths.iter().map(PathBuf::as_path).collect();

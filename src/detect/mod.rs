@@ -137,35 +137,82 @@ impl Detector {
         self.rules.rules()[index].compiled(self.compile)
     }
 
-    /// For a small-input detector, builds the regexes of `rules` not built yet, on two threads
-    /// when there are enough of them to pay for a thread.
-    fn prepare(&self, rules: &[usize]) {
-        /// Fewer regexes than this are built on the scanning thread.
+    /// Whether the rules of one input are better run on two threads: for a small-input
+    /// detector when enough of them have no regex built yet (building one costs more than
+    /// searching a small input, and a thread costs about as much as building one).
+    fn worth_two_threads(&self, touched: &[usize]) -> bool {
+        /// Fewer regexes to build than this are built on the scanning thread.
         const WORTH_A_THREAD: usize = 8;
-        if self.compile != Compile::Lean {
-            return;
-        }
-        let all = self.rules.rules();
-        let todo: Vec<usize> = rules
-            .iter()
-            .copied()
-            .filter(|&r| !all[r].is_compiled())
-            .collect();
-        if todo.len() < WORTH_A_THREAD {
-            return;
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&r) = todo.get(i) else { break };
-                self.regex(r);
+        self.compile == Compile::Lean
+            && touched
+                .iter()
+                .filter(|&&r| !self.rules.rules()[r].is_compiled())
+                .nth(WORTH_A_THREAD - 1)
+                .is_some()
+    }
+
+    /// Runs rule `r` in its `windows` of `input`: matches into `found.0`, the spans of tokens
+    /// that failed their own check into `found.1`. `file` is the input's context, computed on
+    /// first need.
+    fn run_rule(
+        &self,
+        r: usize,
+        input: &[u8],
+        windows: &[(usize, usize)],
+        paths: &[&str],
+        file: &mut Option<context::FileContext>,
+        (out, rejected): &mut (Vec<Match>, Vec<(usize, usize)>),
+    ) {
+        let rule = &self.rules.rules()[r];
+        let regex = self.regex(r);
+        for &(ws, we) in windows {
+            let hay = &input[ws..we];
+            for caps in regex.captures_iter(hay) {
+                let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
+                    continue;
+                };
+                let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
+                if !accept(rule, secret.as_bytes()) {
+                    continue;
+                }
+                // Why: a token whose own checksum or structure fails is not a credential;
+                // its span is remembered so that a generic rule does not report it either.
+                let Some(validation) =
+                    validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
+                else {
+                    if !rule.generic {
+                        rejected.push((ws + secret.start(), ws + secret.end()));
+                    }
+                    continue;
+                };
+                let span = (ws + secret.start(), ws + secret.end());
+                let confidence = match rule.context {
+                    None => validate::Confidence::of(validation, rule.generic),
+                    Some(kind) => {
+                        let candidate = context::Candidate {
+                            input,
+                            whole: (ws + whole.start(), ws + whole.end()),
+                            secret: span,
+                            file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
+                        };
+                        let Some(judged) = context::judge(kind, &candidate) else {
+                            continue;
+                        };
+                        if validation == validate::Validation::Expired {
+                            validate::Confidence::Low
+                        } else {
+                            judged
+                        }
+                    }
+                };
+                out.push(Match {
+                    rule: r,
+                    secret: span,
+                    validation,
+                    confidence,
+                });
             }
-        };
-        std::thread::scope(|scope| {
-            scope.spawn(work);
-            work();
-        });
+        }
     }
 
     /// The rules this detector runs.
@@ -250,58 +297,39 @@ impl Detector {
         // Why: the file context is computed once per input, and only if a contextual rule
         // matched.
         let mut file: Option<context::FileContext> = None;
-        self.prepare(touched);
-        for &r in touched.iter() {
-            let rule = &rules[r];
-            let regex = self.regex(r);
-            for &(ws, we) in &windows[r] {
-                let hay = &input[ws..we];
-                for caps in regex.captures_iter(hay) {
-                    let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
-                        continue;
-                    };
-                    let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
-                    if !accept(rule, secret.as_bytes()) {
-                        continue;
-                    }
-                    // Why: a token whose own checksum or structure fails is not a credential;
-                    // its span is remembered so that a generic rule does not report it either.
-                    let Some(validation) =
-                        validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
-                    else {
-                        if !rule.generic {
-                            rejected.push((ws + secret.start(), ws + secret.end()));
-                        }
-                        continue;
-                    };
-                    let span = (ws + secret.start(), ws + secret.end());
-                    let confidence = match rule.context {
-                        None => validate::Confidence::of(validation, rule.generic),
-                        Some(kind) => {
-                            let candidate = context::Candidate {
-                                input,
-                                whole: (ws + whole.start(), ws + whole.end()),
-                                secret: span,
-                                file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
-                            };
-                            let Some(judged) = context::judge(kind, &candidate) else {
-                                continue;
-                            };
-                            if validation == validate::Validation::Expired {
-                                validate::Confidence::Low
-                            } else {
-                                judged
-                            }
-                        }
-                    };
-                    out.push(Match {
-                        rule: r,
-                        secret: span,
-                        validation,
-                        confidence,
-                    });
+        if self.worth_two_threads(touched) {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let windows = &*windows;
+            let work = || {
+                let mut found = (Vec::new(), Vec::new());
+                let mut file = None;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&r) = touched.get(i) else { break };
+                    self.run_rule(r, input, &windows[r], paths, &mut file, &mut found);
                 }
+                found
+            };
+            let (mut theirs, ours) = std::thread::scope(|scope| {
+                let helper = scope.spawn(work);
+                let ours = work();
+                let theirs = helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (theirs, ours)
+            });
+            out.append(&mut theirs.0);
+            out.extend(ours.0);
+            rejected.append(&mut theirs.1);
+            rejected.extend(ours.1);
+        } else {
+            let mut found = (std::mem::take(out), std::mem::take(&mut rejected));
+            for &r in touched.iter() {
+                self.run_rule(r, input, &windows[r], paths, &mut file, &mut found);
             }
+            (*out, rejected) = found;
+        }
+        for &r in touched.iter() {
             windows[r].clear();
         }
         touched.clear();

@@ -10,7 +10,7 @@ pub mod check;
 mod syntax;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{Arc, OnceLock},
 };
@@ -289,21 +289,40 @@ impl Rule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Each rule's index in `rules`, by id.
+    index: HashMap<String, usize>,
 }
 
 impl RuleSet {
-    /// The rules embedded in the binary.
+    /// The rules embedded in the binary, without their examples (what a scan needs).
     pub fn builtin() -> Result<RuleSet, LoadError> {
         let mut set = RuleSet::default();
-        for (name, json) in BUILTIN_RULE_FILES {
-            set.add_json(&format!("builtin:{name}"), json)?;
+        for (name, json, _) in BUILTIN_RULE_FILES {
+            let source = format!("builtin:{name}");
+            let rules = parse_json(&source, json)?;
+            set.push_all(&source, rules)?;
         }
         Ok(set)
     }
 
-    /// Names and texts of the built-in rule files.
-    pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
-        BUILTIN_RULE_FILES.iter().copied()
+    /// The rules embedded in the binary with their examples (what `rules check` needs).
+    pub fn builtin_with_examples() -> Result<RuleSet, LoadError> {
+        let mut set = RuleSet::builtin()?;
+        for (name, _, json) in BUILTIN_RULE_FILES {
+            let examples: HashMap<String, (Vec<String>, Vec<String>)> = serde_json::from_str(json)
+                .map_err(|e| LoadError::Invalid {
+                    path: format!("builtin:{name}"),
+                    id: String::new(),
+                    message: format!("examples: {e}"),
+                })?;
+            for (id, (positive, negative)) in examples {
+                if let Some(&i) = set.index.get(&id) {
+                    set.rules[i].examples = positive;
+                    set.rules[i].negative_examples = negative;
+                }
+            }
+        }
+        Ok(set)
     }
 
     /// Adds the rules of one file or of every `*.yml`/`*.yaml` file in a directory.
@@ -316,16 +335,6 @@ impl RuleSet {
             self.add_text(&file.display().to_string(), &text, true)?;
         }
         Ok(())
-    }
-
-    /// Adds built-in rules from their build-time JSON form (patterns compile lazily).
-    fn add_json(&mut self, source: &str, json: &str) -> Result<(), LoadError> {
-        let file: RuleFileSyntax = serde_json::from_str(json).map_err(|e| LoadError::Invalid {
-            path: source.to_owned(),
-            id: String::new(),
-            message: e.to_string(),
-        })?;
-        self.add_syntax(source, file, false)
     }
 
     /// Parses and adds the rules of one YAML text. `eager` compiles the patterns now.
@@ -344,22 +353,21 @@ impl RuleSet {
         file: RuleFileSyntax,
         eager: bool,
     ) -> Result<(), LoadError> {
-        let default_remediation = file.remediation;
-        for syntax in file.rules {
-            let rule = validate(
-                source,
-                &file.provider,
-                default_remediation.as_ref(),
-                syntax,
-                eager,
-            )?;
-            if let Some(prev) = self.rules.iter().find(|r| r.id == rule.id) {
+        let rules = validate_file(source, file, eager)?;
+        self.push_all(source, rules)
+    }
+
+    /// Appends rules loaded from `source`; a rule id already in the set is an error.
+    fn push_all(&mut self, source: &str, rules: Vec<Rule>) -> Result<(), LoadError> {
+        for rule in rules {
+            if let Some(&prev) = self.index.get(&rule.id) {
                 return Err(LoadError::Duplicate {
                     id: rule.id,
-                    first: prev.source.clone(),
+                    first: self.rules[prev].source.clone(),
                     second: source.to_owned(),
                 });
             }
+            self.index.insert(rule.id.clone(), self.rules.len());
             self.rules.push(rule);
         }
         Ok(())
@@ -369,11 +377,17 @@ impl RuleSet {
     pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
         let unknown = ids
             .iter()
-            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .filter(|id| !self.index.contains_key(id.as_str()))
             .cloned()
             .collect();
         let drop: HashSet<&str> = ids.iter().map(String::as_str).collect();
         self.rules.retain(|r| !drop.contains(r.id.as_str()));
+        self.index = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
         unknown
     }
 
@@ -436,7 +450,7 @@ impl RuleSet {
 
     /// The rule with this id.
     pub fn get(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
+        self.index.get(id).map(|&i| &self.rules[i])
     }
 
     /// Number of rules.
@@ -496,6 +510,33 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     files.sort();
     Ok(files)
+}
+
+/// The rules of a built-in file in its build-time JSON form (patterns compile lazily).
+fn parse_json(source: &str, json: &str) -> Result<Vec<Rule>, LoadError> {
+    let file: RuleFileSyntax = serde_json::from_str(json).map_err(|e| LoadError::Invalid {
+        path: source.to_owned(),
+        id: String::new(),
+        message: e.to_string(),
+    })?;
+    validate_file(source, file, false)
+}
+
+/// Validates every rule of one parsed file. `eager` compiles the patterns now.
+fn validate_file(source: &str, file: RuleFileSyntax, eager: bool) -> Result<Vec<Rule>, LoadError> {
+    let default_remediation = file.remediation;
+    file.rules
+        .into_iter()
+        .map(|syntax| {
+            validate(
+                source,
+                &file.provider,
+                default_remediation.as_ref(),
+                syntax,
+                eager,
+            )
+        })
+        .collect()
 }
 
 fn validate(

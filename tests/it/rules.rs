@@ -9,7 +9,7 @@ use crate::util::{json, leakhound};
 /// Every example and negative example of every built-in rule, through the whole detector.
 #[test]
 fn every_builtin_example_passes_the_whole_detector() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
     assert!(set.len() >= 60, "at least 60 rules, found {}", set.len());
     let report = check::check_set(Arc::new(set));
     let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
