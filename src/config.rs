@@ -36,8 +36,7 @@ use crate::{
 
 /// The configuration file looked for at the scan root.
 pub const CONFIG_FILE_NAME: &str = ".leakhound.toml";
-/// Default `--max-file-size`: 25 MiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+pub use crate::sources::DEFAULT_MAX_FILE_SIZE;
 /// Default `--min-confidence`: generic matches in documentation, tests and examples, weak
 /// values and expired tokens are hidden unless asked for.
 pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;

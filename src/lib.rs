@@ -20,3 +20,4 @@ pub mod secret;
 pub mod sources;
 pub mod store;
 pub mod suppress;
+pub mod timestamp;

@@ -252,6 +252,15 @@ const SCRIPT_KEYS: &[&str] = &[
     "deploy",
 ];
 
+/// Where in a CI file an issue is: line and column (1-based), job and step.
+#[derive(Clone, Copy)]
+struct At<'s> {
+    line: usize,
+    col: usize,
+    job: Option<&'s str>,
+    step: Option<&'s str>,
+}
+
 struct Ctx<'a> {
     lines: Vec<&'a str>,
     out: Vec<Issue>,
@@ -281,41 +290,19 @@ impl Ctx<'_> {
     }
 
     /// Reports `value` if `key` names a credential and the value is a literal.
-    #[allow(clippy::too_many_arguments)]
-    fn keyed_literal(
-        &mut self,
-        key: &str,
-        value: &str,
-        line: usize,
-        col: usize,
-        job: Option<&str>,
-        step: Option<&str>,
-        how: &str,
-    ) {
+    fn keyed_literal(&mut self, key: &str, value: &str, at: At<'_>, how: &str) {
         if credential_key(key) && literal_credential(value) {
-            self.push(
-                "ci.literal-credential",
-                line,
-                col,
-                value,
-                job,
-                step,
-                format!("{key} {how}"),
-            );
+            self.push("ci.literal-credential", at, value, format!("{key} {how}"));
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        rule: &'static str,
-        line: usize,
-        col: usize,
-        value: &str,
-        job: Option<&str>,
-        step: Option<&str>,
-        detail: String,
-    ) {
+    fn push(&mut self, rule: &'static str, at: At<'_>, value: &str, detail: String) {
+        let At {
+            line,
+            col,
+            job,
+            step,
+        } = at;
         let column = self.column_of(line, col, value);
         let issue = Issue {
             rule,
@@ -487,10 +474,30 @@ fn slot_entry(ctx: &mut Ctx<'_>, key: &str, value: &Node, job: Option<&str>, ste
     {
         let detail =
             format!("{key} is committed on: debug logging prints expanded commands and variables");
-        ctx.push("ci.debug-logging", *line, *col, v, job, step, detail);
+        ctx.push(
+            "ci.debug-logging",
+            At {
+                line: *line,
+                col: *col,
+                job,
+                step,
+            },
+            v,
+            detail,
+        );
         return;
     }
-    ctx.keyed_literal(key, v, *line, *col, job, step, HOLDS_LITERAL);
+    ctx.keyed_literal(
+        key,
+        v,
+        At {
+            line: *line,
+            col: *col,
+            job,
+            step,
+        },
+        HOLDS_LITERAL,
+    );
 }
 
 const HOLDS_LITERAL: &str = "holds a literal value instead of a secret-store reference";
@@ -503,7 +510,17 @@ fn list_slot_item(ctx: &mut Ctx<'_>, item: &Node, job: Option<&str>, step: Optio
         } => {
             if let Some((k, v)) = value.split_once('=') {
                 let (k, v) = (k.trim(), v.trim().trim_matches(|c| c == '"' || c == '\''));
-                ctx.keyed_literal(k, v, *line, *col, job, step, HOLDS_LITERAL);
+                ctx.keyed_literal(
+                    k,
+                    v,
+                    At {
+                        line: *line,
+                        col: *col,
+                        job,
+                        step,
+                    },
+                    HOLDS_LITERAL,
+                );
             }
         }
         Node::Map { .. } => {
@@ -608,11 +625,13 @@ fn script_line(
             );
             ctx.push(
                 "ci.secret-in-logs",
-                line,
-                col,
+                At {
+                    line,
+                    col,
+                    job,
+                    step,
+                },
                 r.as_str(),
-                job,
-                step,
                 detail,
             );
         }
@@ -623,24 +642,46 @@ fn script_line(
                 .to_owned();
         ctx.push(
             "ci.secret-in-logs",
-            line,
-            col,
+            At {
+                line,
+                col,
+                job,
+                step,
+            },
             m.as_str().trim(),
-            job,
-            step,
             detail,
         );
     }
     if DUMP.is_match(t) {
         let detail = "dumps every environment variable (and secret) to the build log".to_owned();
-        ctx.push("ci.secret-in-logs", line, col, t, job, step, detail);
+        ctx.push(
+            "ci.secret-in-logs",
+            At {
+                line,
+                col,
+                job,
+                step,
+            },
+            t,
+            detail,
+        );
     }
     // 1. literals exported in scripts
     if let Some(c) = EXPORT.captures(t)
         && let (Some(k), Some(v)) = (c.get(1), c.get(3))
     {
         let how = "is exported with a literal value instead of a secret-store reference";
-        ctx.keyed_literal(k.as_str(), v.as_str(), line, col, job, step, how);
+        ctx.keyed_literal(
+            k.as_str(),
+            v.as_str(),
+            At {
+                line,
+                col,
+                job,
+                step,
+            },
+            how,
+        );
     }
     // 4. secrets on command lines, and literals in command-line credential slots
     if let Some(c) = PASSWORD_ARG.captures(t)
@@ -649,12 +690,32 @@ fn script_line(
         let v = v.as_str();
         if literal_credential(v) {
             let detail = "a literal password on the command line".to_owned();
-            ctx.push("ci.literal-credential", line, col, v, job, step, detail);
+            ctx.push(
+                "ci.literal-credential",
+                At {
+                    line,
+                    col,
+                    job,
+                    step,
+                },
+                v,
+                detail,
+            );
         } else {
             let detail = format!(
                 "{v} is passed as a command-line argument (visible in process lists and logs); use --password-stdin"
             );
-            ctx.push("ci.secret-on-command-line", line, col, v, job, step, detail);
+            ctx.push(
+                "ci.secret-on-command-line",
+                At {
+                    line,
+                    col,
+                    job,
+                    step,
+                },
+                v,
+                detail,
+            );
         }
     }
     // Literal credentials in command-line slots: `curl -u user:…`, `Authorization: …`.
@@ -675,11 +736,13 @@ fn script_line(
         {
             ctx.push(
                 "ci.literal-credential",
-                line,
-                col,
+                At {
+                    line,
+                    col,
+                    job,
+                    step,
+                },
                 v.as_str(),
-                job,
-                step,
                 what.to_owned(),
             );
         }
@@ -703,11 +766,13 @@ fn unpinned_inherit(ctx: &mut Ctx<'_>, job_node: &Node, job: Option<&str>) {
         );
         ctx.push(
             "ci.unpinned-secrets-inherit",
-            uses.line(),
-            1,
+            At {
+                line: uses.line(),
+                col: 1,
+                job,
+                step: None,
+            },
             target,
-            job,
-            None,
             detail,
         );
     }
@@ -786,11 +851,13 @@ fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
                     .unwrap_or("");
                 ctx.push(
                     "ci.untrusted-checkout",
-                    line,
-                    1,
+                    At {
+                        line,
+                        col: 1,
+                        job: Some(job),
+                        step: Some(&name),
+                    },
                     value,
-                    Some(job),
-                    Some(&name),
                     detail,
                 );
             }
@@ -819,7 +886,17 @@ fn jenkins(ctx: &mut Ctx<'_>) {
             && let (Some(k), Some(v)) = (c.get(1), c.get(3))
         {
             let how = "holds a literal value; use credentials('id') or withCredentials";
-            ctx.keyed_literal(k.as_str(), v.as_str(), line, 1, None, stage.as_deref(), how);
+            ctx.keyed_literal(
+                k.as_str(),
+                v.as_str(),
+                At {
+                    line,
+                    col: 1,
+                    job: None,
+                    step: stage.as_deref(),
+                },
+                how,
+            );
         }
         if let Some(start) = text
             .find("sh ")

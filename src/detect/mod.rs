@@ -1,9 +1,15 @@
-//! The detector: keyword prefilter, then regexes in windows around the hits, then entropy and
-//! false-positive filters.
+//! The detector: the first two passes of the analysis (see `analysis`), over bytes.
+//!
+//! [`Detector::find`] is the keyword prefilter and the rule regexes in windows around the hits:
+//! it yields [`Candidate`]s. [`Detector::judge`] applies what the rules ask for to each
+//! candidate — entropy, placeholder and extra filters ([`filter`]), the offline validity check
+//! ([`validate`]), the context of weakly anchored rules ([`context`]) — and resolves overlaps
+//! between rules: it yields [`Match`]es. The rule data (validator, filter and context *kinds*)
+//! lives in `rules`; their implementations live here.
 //!
 //! A [`Detector`] is built once per scan and shared by every worker thread; each worker keeps its
 //! own [`Scratch`] so that the hot path does not allocate per input. The detector never reads
-//! files: it is given bytes and returns [`Match`]es with byte spans.
+//! files: it is given bytes and returns byte spans.
 
 pub mod context;
 pub mod entropy;
@@ -40,36 +46,15 @@ pub struct Match {
     pub confidence: validate::Confidence,
 }
 
-/// A span of a regex match with the bytes it covers.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Part<'h> {
-    bytes: &'h [u8],
-    start: usize,
-}
-
-impl<'h> Part<'h> {
-    /// The part of `hay` that `span` covers.
-    pub(crate) fn of(hay: &'h [u8], span: regex_automata::Span) -> Part<'h> {
-        Part {
-            bytes: &hay[span.range()],
-            start: span.start,
-        }
-    }
-
-    /// The bytes matched.
-    pub(crate) fn as_bytes(&self) -> &'h [u8] {
-        self.bytes
-    }
-
-    /// Where the match starts in the haystack.
-    pub(crate) fn start(&self) -> usize {
-        self.start
-    }
-
-    /// Where the match ends in the haystack.
-    pub(crate) fn end(&self) -> usize {
-        self.start + self.bytes.len()
-    }
+/// A regex match of a rule before its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index of the rule in the detector's rule set.
+    pub rule: usize,
+    /// Byte span of the whole regex match.
+    pub whole: (usize, usize),
+    /// Byte span of the secret (capture group 1).
+    pub secret: (usize, usize),
 }
 
 /// Per-worker reusable buffers.
@@ -85,6 +70,8 @@ pub struct Scratch {
     scoped: Vec<usize>,
     /// The prefilter's buffers.
     hits: prefilter::Hits,
+    /// Candidates of [`Detector::scan`].
+    candidates: Vec<Candidate>,
 }
 
 /// Rules plus their compiled prefilter.
@@ -97,6 +84,20 @@ pub struct Detector {
     unkeyed: Arc<[usize]>,
     /// How regexes are built on first use.
     compile: Compile,
+}
+
+/// How many leading bytes are sniffed for a NUL byte.
+pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
+
+/// Whether an input is binary: a NUL byte in its first [`BINARY_SNIFF_LEN`] bytes.
+///
+/// ```
+/// use leakhound::detect::looks_binary;
+/// assert!(looks_binary(b"PK\x03\x04\0\0"));
+/// assert!(!looks_binary(b"password = hunter2"));
+/// ```
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF_LEN)]).is_some()
 }
 
 /// How much of a file a rule without keywords reads (key stores and key files are kilobytes).
@@ -151,19 +152,14 @@ impl Detector {
                 .is_some()
     }
 
-    /// Runs rule `r` in its `windows` of `input`: matches into `found.0`, the spans of tokens
-    /// that failed their own check into `found.1`. `file` is the input's context, computed on
-    /// first need.
+    /// Runs rule `r`'s regex in its `windows` of `input`, appending candidates to `out`.
     fn run_rule(
         &self,
         r: usize,
         input: &[u8],
         windows: &[(usize, usize)],
-        paths: &[&str],
-        file: &mut Option<context::FileContext>,
-        (out, rejected): &mut (Vec<Match>, Vec<(usize, usize)>),
+        out: &mut Vec<Candidate>,
     ) {
-        let rule = &self.rules.rules()[r];
         let regex = self.regex(r);
         for &(ws, we) in windows {
             let hay = &input[ws..we];
@@ -171,48 +167,67 @@ impl Detector {
                 let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
                     continue;
                 };
-                let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
-                if !accept(rule, secret.as_bytes()) {
-                    continue;
-                }
-                // Why: a token whose own checksum or structure fails is not a credential;
-                // its span is remembered so that a generic rule does not report it either.
-                let Some(validation) =
-                    validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
-                else {
-                    if !rule.generic {
-                        rejected.push((ws + secret.start(), ws + secret.end()));
-                    }
-                    continue;
-                };
-                let span = (ws + secret.start(), ws + secret.end());
-                let confidence = match rule.context {
-                    None => validate::Confidence::of(validation, rule.generic),
-                    Some(kind) => {
-                        let candidate = context::Candidate {
-                            input,
-                            whole: (ws + whole.start(), ws + whole.end()),
-                            secret: span,
-                            file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
-                        };
-                        let Some(judged) = context::judge(kind, &candidate) else {
-                            continue;
-                        };
-                        if validation == validate::Validation::Expired {
-                            validate::Confidence::Low
-                        } else {
-                            judged
-                        }
-                    }
-                };
-                out.push(Match {
+                out.push(Candidate {
                     rule: r,
-                    secret: span,
-                    validation,
-                    confidence,
+                    whole: (ws + whole.start(), ws + whole.end()),
+                    secret: (ws + secret.start, ws + secret.end),
                 });
             }
         }
+    }
+
+    /// Judges one candidate: the rule's filters, its offline check and its context. `None`
+    /// drops it; `Err` drops it as a malformed token of a known format (its span then silences
+    /// weaker rules on it).
+    fn judge_one(
+        &self,
+        c: &Candidate,
+        input: &[u8],
+        paths: &[&str],
+        file: &mut Option<context::FileContext>,
+    ) -> Result<Option<Match>, (usize, usize)> {
+        let rule = &self.rules.rules()[c.rule];
+        let secret = &input[c.secret.0..c.secret.1];
+        // Why: a binary rule's capture is a whole container; text filters mean nothing there.
+        if !rule.binary && !accept(rule, secret) {
+            return Ok(None);
+        }
+        let whole = &input[c.whole.0..c.whole.1];
+        // Why: a token whose own checksum or structure fails is not a credential; its span is
+        // remembered so that a generic rule does not report it either.
+        let Some(validation) = validate::check_match(rule.validate, secret, whole) else {
+            let keyed = !self.unkeyed.contains(&c.rule);
+            return if keyed && !rule.generic {
+                Err(c.secret)
+            } else {
+                Ok(None)
+            };
+        };
+        let confidence = match rule.context {
+            None => validate::Confidence::of(validation, rule.generic),
+            Some(kind) => {
+                let candidate = context::Candidate {
+                    input,
+                    whole: c.whole,
+                    secret: c.secret,
+                    file: *file.get_or_insert_with(|| context::FileContext::of(paths)),
+                };
+                let Some(judged) = context::judge(kind, &candidate) else {
+                    return Ok(None);
+                };
+                if validation == validate::Validation::Expired {
+                    validate::Confidence::Low
+                } else {
+                    judged
+                }
+            }
+        };
+        Ok(Some(Match {
+            rule: c.rule,
+            secret: c.secret,
+            validation,
+            confidence,
+        }))
     }
 
     /// The rules this detector runs.
@@ -238,13 +253,31 @@ impl Detector {
             scope: vec![0; self.rules.len()],
             scoped: Vec::new(),
             hits: prefilter::Hits::default(),
+            candidates: Vec::new(),
         }
     }
 
-    /// Finds every match in `input`, sorted by secret offset, appending to `out` (cleared first).
-    /// `paths` are where the input lives (relative, `/`-separated; empty if unknown): a rule
-    /// limited to some paths runs only if one of them is in its scope.
+    /// Finds and judges every match in `input` ([`Detector::find`] then
+    /// [`Detector::judge`]), sorted by secret offset, into `out` (cleared first).
     pub fn scan(&self, input: &[u8], paths: &[&str], scratch: &mut Scratch, out: &mut Vec<Match>) {
+        let mut candidates = std::mem::take(&mut scratch.candidates);
+        self.find(input, paths, scratch, &mut candidates);
+        self.judge(input, paths, &candidates, out);
+        scratch.candidates = candidates;
+    }
+
+    /// The first pass: the rules whose keywords occur in `input` (and the rules without
+    /// keywords whose path scope holds one of `paths`) run their regex; every capture becomes a
+    /// [`Candidate`] in `out` (cleared first). `paths` are where the input lives (relative,
+    /// `/`-separated; empty if unknown): a rule limited to some paths runs only if one of them
+    /// is in its scope.
+    pub fn find(
+        &self,
+        input: &[u8],
+        paths: &[&str],
+        scratch: &mut Scratch,
+        out: &mut Vec<Candidate>,
+    ) {
         out.clear();
         if scratch.windows.len() != self.rules.len() {
             *scratch = self.scratch();
@@ -259,6 +292,7 @@ impl Detector {
             scope,
             scoped,
             hits,
+            ..
         } = scratch;
         self.prefilter.for_each_hit(input, hits, |r, start, end| {
             if rules[r].paths.is_some() {
@@ -293,41 +327,30 @@ impl Detector {
                 }
             }
         });
-        let mut rejected: Vec<(usize, usize)> = Vec::new();
-        // Why: the file context is computed once per input, and only if a contextual rule
-        // matched.
-        let mut file: Option<context::FileContext> = None;
         if self.worth_two_threads(touched) {
             let next = std::sync::atomic::AtomicUsize::new(0);
             let windows = &*windows;
             let work = || {
-                let mut found = (Vec::new(), Vec::new());
-                let mut file = None;
+                let mut found = Vec::new();
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&r) = touched.get(i) else { break };
-                    self.run_rule(r, input, &windows[r], paths, &mut file, &mut found);
+                    self.run_rule(r, input, &windows[r], &mut found);
                 }
                 found
             };
-            let (mut theirs, ours) = std::thread::scope(|scope| {
+            let theirs = std::thread::scope(|scope| {
                 let helper = scope.spawn(work);
-                let ours = work();
-                let theirs = helper
+                out.extend(work());
+                helper
                     .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (theirs, ours)
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             });
-            out.append(&mut theirs.0);
-            out.extend(ours.0);
-            rejected.append(&mut theirs.1);
-            rejected.extend(ours.1);
+            out.extend(theirs);
         } else {
-            let mut found = (std::mem::take(out), std::mem::take(&mut rejected));
             for &r in touched.iter() {
-                self.run_rule(r, input, &windows[r], paths, &mut file, &mut found);
+                self.run_rule(r, input, &windows[r], out);
             }
-            (*out, rejected) = found;
         }
         for &r in touched.iter() {
             windows[r].clear();
@@ -335,6 +358,32 @@ impl Detector {
         touched.clear();
         for r in scoped.drain(..) {
             scope[r] = 0;
+        }
+    }
+
+    /// The second pass: judges each candidate ([`Detector::judge_one`]: filters, offline
+    /// check, context), then resolves overlaps (a specific rule over a generic one, a rule over
+    /// one it supersedes, a malformed known token over weaker rules). Matches go into `out`
+    /// (cleared first), sorted by secret offset.
+    pub fn judge(
+        &self,
+        input: &[u8],
+        paths: &[&str],
+        candidates: &[Candidate],
+        out: &mut Vec<Match>,
+    ) {
+        out.clear();
+        let rules = self.rules.rules();
+        let mut rejected: Vec<(usize, usize)> = Vec::new();
+        // Why: the file context is computed once per input, and only if a contextual rule
+        // matched.
+        let mut file: Option<context::FileContext> = None;
+        for c in candidates {
+            match self.judge_one(c, input, paths, &mut file) {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => {}
+                Err(span) => rejected.push(span),
+            }
         }
         if out.len() > 1 {
             out.sort_by_key(|m| (m.secret.0, m.secret.1, m.rule));
@@ -360,7 +409,7 @@ impl Detector {
     /// Runs the rules without keywords whose scope holds one of `paths` over the whole input
     /// (its first [`UNKEYED_REACH`] bytes): `binary` rules if the input is binary (a NUL byte
     /// in its head), the others if it is text. A binary rule's validator parses the container.
-    fn scan_unkeyed(&self, input: &[u8], paths: &[&str], out: &mut Vec<Match>) {
+    fn scan_unkeyed(&self, input: &[u8], paths: &[&str], out: &mut Vec<Candidate>) {
         let mut binary = None;
         let hay = &input[..input.len().min(UNKEYED_REACH)];
         for &r in self.unkeyed.iter() {
@@ -368,10 +417,7 @@ impl Detector {
             if !rule.applies_to(paths.iter().copied()) {
                 continue;
             }
-            let is_binary = *binary.get_or_insert_with(|| {
-                let head = &input[..input.len().min(crate::sources::fs::BINARY_SNIFF_LEN)];
-                memchr::memchr(0, head).is_some()
-            });
+            let is_binary = *binary.get_or_insert_with(|| looks_binary(input));
             if is_binary != rule.binary {
                 continue;
             }
@@ -381,20 +427,10 @@ impl Detector {
             let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
                 continue;
             };
-            let (whole, secret) = (Part::of(hay, whole.span()), Part::of(hay, secret));
-            if !rule.binary && !accept(rule, secret.as_bytes()) {
-                continue;
-            }
-            let Some(validation) =
-                validate::check_match(rule.validate, secret.as_bytes(), whole.as_bytes())
-            else {
-                continue;
-            };
-            out.push(Match {
+            out.push(Candidate {
                 rule: r,
-                secret: (secret.start(), secret.end()),
-                validation,
-                confidence: validate::Confidence::of(validation, false),
+                whole: (whole.start(), whole.end()),
+                secret: (secret.start, secret.end),
             });
         }
     }

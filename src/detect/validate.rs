@@ -16,37 +16,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-/// Which check a rule asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Validator {
-    /// GitHub `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens.
-    GithubChecksum,
-    /// npm `npm_` tokens.
-    NpmChecksum,
-    /// JSON Web Tokens.
-    Jwt,
-    /// PEM, OpenSSH, PuTTY, PGP and age private keys.
-    PrivateKey,
-    /// AWS access key ids.
-    AwsKeyId,
-    /// The pattern encodes the structure.
-    Structure,
-    /// HTTP Basic credentials: base64 of `user:password`, with a non-trivial password.
-    BasicAuth,
-    /// An Azure shared access signature: its `se=` expiry, read from the whole match, decides
-    /// whether it is expired.
-    AzureSas,
-    /// An AWS SigV4 presigned URL: `X-Amz-Date` plus `X-Amz-Expires`, read from the whole
-    /// match, decide whether it is expired.
-    AwsPresigned,
-    /// A PKCS#12 (PFX) container ([`super::keystore::pkcs12`]).
-    Pkcs12,
-    /// A JKS/JCEKS key store with a key entry ([`super::keystore::java_keystore`]).
-    JavaKeystore,
-    /// A Kerberos keytab whose first entry parses ([`super::keystore::keytab`]).
-    Keytab,
-}
+pub use crate::rules::Validator;
 
 /// What a check established about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

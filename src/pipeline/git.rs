@@ -23,7 +23,6 @@ use crate::{
     finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, analyze},
     sources::{
         Diagnostic, SkipReason,
-        fs::BINARY_SNIFF_LEN,
         git::{self, Enumeration, Selection},
         staged,
     },
@@ -129,9 +128,7 @@ pub(crate) fn scan_blobs(
                     continue;
                 }
             };
-            if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
-                && !config.fs.keeps_binary(&shown)
-            {
+            if crate::detect::looks_binary(data) && !config.fs.keeps_binary(&shown) {
                 counters.diagnostic(
                     &Diagnostic::Skipped {
                         path: shown,
@@ -395,9 +392,7 @@ pub fn scan_staged(
             counters.diagnostic(&Diagnostic::Skipped { path, reason }, on_diagnostic);
             continue;
         }
-        if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_LEN)]).is_some()
-            && !config.fs.keeps_binary(&path)
-        {
+        if crate::detect::looks_binary(data) && !config.fs.keeps_binary(&path) {
             counters.diagnostic(
                 &Diagnostic::Skipped {
                     path,

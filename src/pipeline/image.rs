@@ -10,7 +10,6 @@ use crate::{
     finding::{Finding, ImageProvenance, Origin, analyze},
     sources::{
         Diagnostic, SkipReason,
-        fs::BINARY_SNIFF_LEN,
         image::{self, LayerEvent, Limits},
     },
 };
@@ -119,8 +118,7 @@ pub fn scan_image(
                 }
                 return;
             }
-            let head = &file.bytes[..file.bytes.len().min(BINARY_SNIFF_LEN)];
-            if memchr::memchr(0, head).is_some() && !config.fs.keeps_binary(file.path) {
+            if crate::detect::looks_binary(file.bytes) && !config.fs.keeps_binary(file.path) {
                 // Why: images hold thousands of binaries; they are counted, not listed.
                 counters.diagnostic(
                     &Diagnostic::Skipped {

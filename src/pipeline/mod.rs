@@ -251,8 +251,7 @@ pub(crate) fn scan_archive(
         config.fs.max_file_size,
         &mut |event| match event {
             archive::Nested::File { path, bytes } => {
-                let head = &bytes[..bytes.len().min(crate::sources::fs::BINARY_SNIFF_LEN)];
-                if memchr::memchr(0, head).is_some() && !config.fs.keeps_binary(path) {
+                if crate::detect::looks_binary(bytes) && !config.fs.keeps_binary(path) {
                     return;
                 }
                 counters.scanned(bytes.len());

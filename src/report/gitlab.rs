@@ -24,34 +24,6 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch, as GitLab's schema wants.
-///
-/// ```
-/// use leakhound::report::gitlab_time;
-/// assert_eq!(gitlab_time(0), "1970-01-01T00:00:00");
-/// assert_eq!(gitlab_time(1_700_000_000), "2023-11-14T22:13:20");
-/// ```
-pub fn gitlab_time(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 impl Reporter for GitlabReporter {
     fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let vulns: Vec<serde_json::Value> = report
@@ -110,8 +82,8 @@ impl Reporter for GitlabReporter {
                 "analyzer": tool,
                 "scanner": tool,
                 "type": "secret_detection",
-                "start_time": gitlab_time(start),
-                "end_time": gitlab_time(now),
+                "start_time": crate::timestamp::utc(start),
+                "end_time": crate::timestamp::utc(now),
                 "status": if report.stats.errors == 0 { "success" } else { "failure" },
             },
         });

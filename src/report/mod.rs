@@ -16,7 +16,7 @@ use crate::{
     rules::{RuleSet, Severity},
 };
 
-pub use gitlab::{GITLAB_SCHEMA_VERSION, gitlab_time};
+pub use gitlab::GITLAB_SCHEMA_VERSION;
 pub use json::{JsonFinding, JsonPlace, JsonReport, JsonSecretFields, SCHEMA_VERSION};
 
 /// Output formats.

@@ -2,7 +2,7 @@
 //!
 //! Rules are data (`rules/*.yml`, embedded at build time by `build.rs`, plus user files given with
 //! `--rules`). This module parses and validates them into a [`RuleSet`]; it does not match
-//! anything (that is [`crate::detect`]). Regexes of built-in rules compile lazily, on the first
+//! anything (that is the `detect` module). Regexes of built-in rules compile lazily, on the first
 //! input whose keywords select the rule, so that start-up stays in milliseconds; user rule files
 //! compile eagerly so that a bad pattern is reported before the scan starts.
 
@@ -18,7 +18,7 @@ use std::{
 use regex_automata::meta::Regex;
 use serde::Serialize;
 
-pub use syntax::{ContextKind, Engine, FilterKind, SecretClass, Severity};
+pub use syntax::{ContextKind, Engine, FilterKind, SecretClass, Severity, Validator};
 use syntax::{RemediationSyntax, RuleFileSyntax, RuleSyntax};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -153,14 +153,14 @@ pub struct Rule {
     pub paths: Option<PathScope>,
     /// The path `rules check` scans this rule's examples as.
     pub example_path: Option<String>,
-    /// Runs only on decoded structured values (see [`crate::detect::structure`]).
+    /// Runs only on decoded structured values (see `detect::structure`).
     pub decoded: bool,
-    /// Runs only on binary files in its path scope (see [`crate::detect::keystore`]).
+    /// Runs only on binary files in its path scope (see `detect::keystore`).
     pub binary: bool,
     /// What kind of secret it finds.
     pub class: SecretClass,
     /// The offline validity check, if any.
-    pub validate: Option<crate::detect::validate::Validator>,
+    pub validate: Option<Validator>,
     /// The engine that produces this rule's findings, if not its regex.
     pub engine: Option<Engine>,
     /// How the rule's matches are judged in context, for weakly anchored rules.

@@ -49,10 +49,10 @@ pub(crate) struct RuleSyntax {
     /// Produced by an analysis engine instead of the regex (`ci`); the pattern is unused.
     #[serde(default)]
     pub(crate) engine: Option<Engine>,
-    /// An offline validity check (see `crate::detect::validate`).
+    /// An offline validity check (see `detect::validate`).
     #[serde(default)]
-    pub(crate) validate: Option<crate::detect::validate::Validator>,
-    /// How the rule's matches are judged in context (see `crate::detect::context`).
+    pub(crate) validate: Option<Validator>,
+    /// How the rule's matches are judged in context (see `detect::context`).
     #[serde(default)]
     pub(crate) context: Option<ContextKind>,
     /// Rule ids whose finding on the same secret this rule replaces (a shared prefix).
@@ -141,8 +141,40 @@ impl SecretClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// CI/CD configuration analysis ([`crate::ci`]).
+    /// CI/CD configuration analysis (the `ci` module).
     Ci,
+}
+
+/// Which offline check a rule asks for (implemented in `detect::validate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// GitHub `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens.
+    GithubChecksum,
+    /// npm `npm_` tokens.
+    NpmChecksum,
+    /// JSON Web Tokens.
+    Jwt,
+    /// PEM, OpenSSH, PuTTY, PGP and age private keys.
+    PrivateKey,
+    /// AWS access key ids.
+    AwsKeyId,
+    /// The pattern encodes the structure.
+    Structure,
+    /// HTTP Basic credentials: base64 of `user:password`, with a non-trivial password.
+    BasicAuth,
+    /// An Azure shared access signature: its `se=` expiry, read from the whole match, decides
+    /// whether it is expired.
+    AzureSas,
+    /// An AWS SigV4 presigned URL: `X-Amz-Date` plus `X-Amz-Expires`, read from the whole
+    /// match, decide whether it is expired.
+    AwsPresigned,
+    /// A PKCS#12 (PFX) container (implemented in `detect::keystore`).
+    Pkcs12,
+    /// A JKS/JCEKS key store with a key entry (implemented in `detect::keystore`).
+    JavaKeystore,
+    /// A Kerberos keytab whose first entry parses (implemented in `detect::keystore`).
+    Keytab,
 }
 
 /// Extra false-positive filters a rule can opt into (see `rules/README.md`).
@@ -156,7 +188,7 @@ pub enum FilterKind {
 }
 
 /// How the matches of a weakly anchored rule are judged in context (implemented in
-/// `crate::detect::context`): the rule's pattern finds candidates, the context decides.
+/// `detect::context`): the rule's pattern finds candidates, the context decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContextKind {

@@ -16,10 +16,11 @@ use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Diagnostic, SkipReason, WarningKind};
-use crate::finding::Origin;
+use crate::{
+    detect::{BINARY_SNIFF_LEN, looks_binary},
+    finding::Origin,
+};
 
-/// How many leading bytes are sniffed for a NUL byte.
-pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
 /// A single line at least this long triggers a [`WarningKind::LongLine`] warning.
 pub const LONG_LINE: usize = 1 << 20;
 
@@ -261,8 +262,7 @@ fn read_stdin(opts: &FsOptions, visit: &mut Visitor<'_>) {
 /// Sniffs, warns and hands the bytes over.
 fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor<'_>) {
     let path = origin.display().to_owned();
-    let head = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
-    let binary = memchr::memchr(0, head).is_some();
+    let binary = looks_binary(bytes);
     if binary
         && !opts.keeps_binary(origin.relative())
         && !super::archive::has_archive_name(origin.relative())

@@ -71,7 +71,7 @@ impl Default for Limits {
         Limits {
             max_layer_bytes: 16 << 30,
             max_ratio: 1000,
-            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
+            max_file_size: super::DEFAULT_MAX_FILE_SIZE,
         }
     }
 }
@@ -301,7 +301,7 @@ fn open_archive(reference: &str, path: &Path, platform: &str) -> Result<Image, E
                 .and_then(|mut f| f.seek(SeekFrom::Start(offset)).map(|_| f))
                 .and_then(|f| f.take(size).read_to_end(&mut bytes))
                 .map_err(|e| format!("blob {digest}: {e}"))?;
-            verified(digest, bytes)
+            oci::verified(digest, bytes)
         };
         let doc = parse_json(reference, index_json, "index.json")?;
         let r = oci::resolve(doc, None, platform, &|_, d| read_blob(d))
@@ -354,7 +354,7 @@ fn open_layout(
     let index_json = read(dir.join("index.json")).map_err(|m| format_err(reference, m))?;
     let read_blob = |digest: &str| -> Result<Vec<u8>, String> {
         let name = blob_name(digest).ok_or_else(|| format!("bad digest {digest}"))?;
-        verified(digest, read(dir.join(&name))?)
+        oci::verified(digest, read(dir.join(&name))?)
     };
     let doc = parse_json(reference, &index_json, "index.json")?;
     let r = oci::resolve(doc, tag, platform, &|_, d| read_blob(d))
@@ -442,17 +442,6 @@ fn assemble(
 
 fn parse_json(reference: &str, bytes: &[u8], what: &str) -> Result<serde_json::Value, Error> {
     serde_json::from_slice(bytes).map_err(|e| format_err(reference, format!("invalid {what}: {e}")))
-}
-
-/// The blob, if it hashes to its digest.
-pub(crate) fn verified(digest: &str, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
-    let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
-    if actual != digest {
-        return Err(format!(
-            "blob {digest} does not match its digest (it hashes to {actual})"
-        ));
-    }
-    Ok(bytes)
 }
 
 /// `sha256:hex` → `blobs/sha256/hex`, refusing anything but a hex digest.

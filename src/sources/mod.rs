@@ -14,6 +14,9 @@ pub mod staged;
 
 use std::fmt;
 
+/// Default `--max-file-size`: 25 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+
 /// Something worth telling the user about one input; the scan goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Diagnostic {

@@ -3,6 +3,7 @@
 //! Callers supply the fetching, which verifies every document against its digest.
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// What a fetch is for (a registry serves them from different endpoints).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,17 @@ pub enum Fetch {
 
 /// Fetches a document by digest, verified against it.
 pub type FetchFn<'a> = dyn Fn(Fetch, &str) -> Result<Vec<u8>, String> + 'a;
+
+/// The blob, if it hashes to its digest.
+pub(crate) fn verified(digest: &str, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let actual = format!("sha256:{:x}", Sha256::digest(&bytes));
+    if actual != digest {
+        return Err(format!(
+            "blob {digest} does not match its digest (it hashes to {actual})"
+        ));
+    }
+    Ok(bytes)
+}
 
 /// An image manifest, resolved.
 #[derive(Debug)]

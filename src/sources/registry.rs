@@ -278,7 +278,7 @@ impl Client {
             .read_to_vec()
             .map_err(|e| format!("GET {url}: {e}"))?;
         match digest {
-            Some(d) => super::image::verified(d, bytes).map_err(|e| format!("{url}: {e}")),
+            Some(d) => super::oci::verified(d, bytes).map_err(|e| format!("{url}: {e}")),
             None => Ok(bytes),
         }
     }

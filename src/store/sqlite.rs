@@ -62,7 +62,7 @@ fn now() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    crate::report::gitlab_time(secs)
+    crate::timestamp::utc(secs)
 }
 
 impl SqliteStore {
