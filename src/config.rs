@@ -13,6 +13,7 @@
 //! [scan]
 //! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit
 //! min_confidence = "medium"          # low | medium | high: hide findings below this
+//! decode_depth = 2                   # encodings deep to decode (0 = off)
 //! ```
 
 use std::{
@@ -24,6 +25,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::{
+    analysis::{self, Analyzer},
     detect::{Detector, validate::Confidence},
     rules::{LoadError, RuleSet},
     sources::fs::FsOptions,
@@ -137,6 +139,9 @@ pub struct ScanSection {
     /// Findings below this confidence are hidden (and counted).
     #[serde(default)]
     pub min_confidence: Option<Confidence>,
+    /// How many encodings deep to decode (0 = no decoding).
+    #[serde(default)]
+    pub decode_depth: Option<u8>,
 }
 
 /// A size: bytes, or text with a suffix.
@@ -219,6 +224,8 @@ pub struct ScanSettings {
     pub no_ignore_file: bool,
     /// The scan reads a few small inputs (pre-commit): build the cheaper prefilter.
     pub small_inputs: bool,
+    /// `--decode-depth`, overriding the configuration file.
+    pub decode_depth: Option<u8>,
 }
 
 impl ScanSettings {
@@ -237,16 +244,14 @@ impl ScanSettings {
 /// A compiled scan configuration.
 #[derive(Debug)]
 pub struct ScanConfig {
-    /// The detector over the enabled rules.
-    pub detector: Detector,
+    /// The analysis: the detector over the enabled rules, and its settings.
+    pub analyzer: Analyzer,
     /// Filesystem walk options.
     pub fs: FsOptions,
     /// The configuration file that was used, if any.
     pub config_file: Option<PathBuf>,
     /// Non-fatal problems with the configuration (e.g. disabling an unknown rule id).
     pub warnings: Vec<String>,
-    /// Honour inline `leakhound:allow` markers.
-    pub inline_allow: bool,
     /// Findings below this confidence are hidden (and counted).
     pub min_confidence: Confidence,
     /// Ignore file and baseline.
@@ -254,6 +259,11 @@ pub struct ScanConfig {
 }
 
 impl ScanConfig {
+    /// The detector over the enabled rules.
+    pub fn detector(&self) -> &Detector {
+        self.analyzer.detector()
+    }
+
     /// Loads rules and the configuration file and compiles everything.
     pub fn build(settings: &ScanSettings) -> Result<ScanConfig, ConfigError> {
         let discovered = settings.root.join(CONFIG_FILE_NAME);
@@ -320,13 +330,21 @@ impl ScanConfig {
                 .min_confidence
                 .or(file.scan.min_confidence)
                 .unwrap_or(DEFAULT_MIN_CONFIDENCE),
-            inline_allow: settings.inline_allow,
             suppressions: Suppressions { ignore, baseline },
-            detector: if settings.small_inputs {
-                Detector::for_small_inputs(Arc::new(rules))
-            } else {
-                Detector::new(Arc::new(rules))
-            },
+            analyzer: Analyzer::new(
+                if settings.small_inputs {
+                    Detector::for_small_inputs(Arc::new(rules))
+                } else {
+                    Detector::new(Arc::new(rules))
+                },
+                analysis::Settings {
+                    inline_allow: settings.inline_allow,
+                    decode_depth: settings
+                        .decode_depth
+                        .or(file.scan.decode_depth)
+                        .unwrap_or(analysis::DEFAULT_DECODE_DEPTH),
+                },
+            ),
             fs: FsOptions {
                 threads: settings.threads,
                 respect_ignore: settings.respect_ignore,

@@ -8,6 +8,7 @@
 #![deny(clippy::unwrap_used)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod analysis;
 pub mod ci;
 pub mod cli;
 pub mod config;

@@ -194,6 +194,10 @@ pub struct ScanOptions {
     /// Draw no progress bar (it is drawn only when stderr is a terminal)
     #[arg(long)]
     pub no_progress: bool,
+    /// Decode base64, hex, percent-encoding, string escapes and gzip/zlib this many layers deep
+    /// (0 = no decoding) [default: 2, or the config file's scan.decode_depth]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub decode_depth: Option<u8>,
 }
 
 impl ScanOptions {
@@ -213,6 +217,7 @@ impl ScanOptions {
             baseline: self.baseline.clone(),
             no_ignore_file: false,
             small_inputs: false,
+            decode_depth: self.decode_depth,
         }
     }
 }

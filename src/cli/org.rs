@@ -240,7 +240,7 @@ pub fn run(global: &GlobalArgs, args: &OrgArgs) -> anyhow::Result<ExitCode> {
         }
         None => String::new(),
     };
-    let store = SqliteStore::open(&args.store, &config.detector.rules().digest())?;
+    let store = SqliteStore::open(&args.store, &config.detector().rules().digest())?;
     let store: Mutex<Box<dyn Store>> = Mutex::new(Box::new(store));
     let bar = OrgBar::new(!global.quiet && !args.options.no_progress);
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(bar.bar());
@@ -290,7 +290,7 @@ fn from_store(
         .findings()?
         .into_iter()
         .filter(|f| names.is_empty() || names.contains(f.repo.as_str()))
-        .map(|f| f.to_finding(config.detector.rules()))
+        .map(|f| f.to_finding(config.detector().rules()))
         .collect();
     crate::pipeline::sort(&mut findings);
     for f in &findings {
@@ -360,13 +360,14 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
         group: args.group,
         min_confidence: args.min_confidence,
         no_progress: true,
+        decode_depth: None,
     };
     let settings = ScanSettings {
         small_inputs: true,
         ..options.settings(PathBuf::from("."))
     };
     let config = ScanConfig::build(&settings).context("failed to set up the report")?;
-    let mut store = SqliteStore::open(&args.store, &config.detector.rules().digest())?;
+    let mut store = SqliteStore::open(&args.store, &config.detector().rules().digest())?;
     let wanted: BTreeSet<&str> = args.repos.iter().map(String::as_str).collect();
     let repos = store.repos()?;
     let shown: Vec<_> = repos

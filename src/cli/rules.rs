@@ -12,9 +12,9 @@ use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use super::{EXIT_CLEAN, EXIT_FINDINGS, GlobalArgs};
-use crate::rules::{
-    RuleSet,
-    check::{self, CheckReport},
+use crate::{
+    analysis::check::{self, CheckReport},
+    rules::RuleSet,
 };
 
 /// `leakhound rules ...`

@@ -117,7 +117,7 @@ pub(crate) fn finish(
 ) -> anyhow::Result<ExitCode> {
     outcome.stats.below_confidence = crate::pipeline::triage::triage(
         &mut outcome.findings,
-        config.detector.rules(),
+        config.detector().rules(),
         config.min_confidence,
     );
     let mut used = Vec::new();
@@ -144,7 +144,7 @@ pub(crate) fn finish(
     let report = Report {
         findings: &outcome.findings,
         stats: &outcome.stats,
-        rules: config.detector.rules(),
+        rules: config.detector().rules(),
         show_secrets: options.show_secrets,
         color,
         root: abs_root,

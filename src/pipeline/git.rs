@@ -17,10 +17,10 @@ use std::{
 use gix::{ObjectId, bstr::ByteSlice, odb::HeaderExt, prelude::FindExt};
 use rayon::prelude::*;
 
-use super::{Counters, ScanOutcome, sort};
+use super::{Counters, Scan, ScanOutcome, sort};
 use crate::{
     config::ScanConfig,
-    finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, analyze},
+    finding::{CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE},
     sources::{
         Diagnostic, SkipReason,
         git::{self, Enumeration, Selection},
@@ -51,142 +51,147 @@ pub fn scan_git(
         .num_threads(config.fs.threads)
         .build()
         .ok();
-    let (located, _) = scan_blobs(
-        config,
+    let blobs = BlobScan {
+        shared: Scan {
+            config,
+            counters: &counters,
+            on_diagnostic,
+        },
         repo,
-        &en,
-        &en.order,
-        &counters,
-        on_diagnostic,
+        en: &en,
         progress,
-        pool.as_ref(),
-    );
+        pool: pool.as_ref(),
+    };
+    let (located, _) = blobs.scan(&en.order);
     let findings = attribute(config, repo, &en, located);
     let mut stats = counters.into_stats(start);
     stats.commits = Some(en.commits.len() as u64);
     Ok(ScanOutcome { findings, stats })
 }
 
-/// Reads and matches the blobs `ids` of an enumeration on `pool` (or the global rayon pool),
-/// one thread-local gix handle and detector scratch per worker. Returns the located matches of
-/// each blob that has any, and the blobs that could not be read.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn scan_blobs(
-    config: &ScanConfig,
-    repo: &gix::Repository,
-    en: &Enumeration,
-    ids: &[ObjectId],
-    counters: &Counters,
-    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
-    progress: &dyn super::Progress,
-    pool: Option<&rayon::ThreadPool>,
-) -> (Vec<(ObjectId, Vec<Located>)>, Vec<ObjectId>) {
-    let sync = repo.clone().into_sync();
-    let detector = &config.detector;
-    let limit = config.fs.max_file_size;
-    let unreadable: Mutex<Vec<ObjectId>> = Mutex::new(Vec::new());
-    let failed = |id: &ObjectId, shown: &str, e: &dyn std::fmt::Display| {
-        counters.diagnostic(&corrupt_blob(id, shown, e), on_diagnostic);
-        unreadable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(*id);
-    };
-    let scan_chunk = |(repo, scratch, buf, matches): &mut (gix::Repository, _, Vec<u8>, Vec<_>),
-                      chunk: &[ObjectId]| {
-        let mut found: Vec<(ObjectId, Vec<Located>)> = Vec::new();
-        for id in chunk {
-            progress.advance(1, 0);
-            let shown = first_path(en, id);
-            if limit > 0 {
-                match repo.objects.header(id) {
-                    Ok(h) if h.size() > limit => {
-                        let reason = SkipReason::TooLarge {
-                            size: h.size(),
-                            limit,
-                        };
-                        counters.diagnostic(
-                            &Diagnostic::Skipped {
-                                path: shown,
-                                reason,
-                            },
-                            on_diagnostic,
-                        );
-                        continue;
+/// The blobs of one enumeration, read and analyzed on `pool` (or the global rayon pool).
+pub(crate) struct BlobScan<'a> {
+    pub(crate) shared: Scan<'a>,
+    pub(crate) repo: &'a gix::Repository,
+    pub(crate) en: &'a Enumeration,
+    pub(crate) progress: &'a dyn super::Progress,
+    pub(crate) pool: Option<&'a rayon::ThreadPool>,
+}
+
+/// The located matches of each blob that has any.
+pub(crate) type BlobFindings = Vec<(ObjectId, Vec<Located>)>;
+
+impl BlobScan<'_> {
+    /// Reads and analyzes the blobs `ids`, one thread-local gix handle and analysis workspace
+    /// per worker. Returns the located matches of each blob that has any, and the blobs that
+    /// could not be read.
+    pub(crate) fn scan(&self, ids: &[ObjectId]) -> (BlobFindings, Vec<ObjectId>) {
+        let BlobScan {
+            shared,
+            repo,
+            en,
+            progress,
+            pool,
+        } = *self;
+        let (config, counters, on_diagnostic) =
+            (shared.config, shared.counters, shared.on_diagnostic);
+        let sync = repo.clone().into_sync();
+        let analyzer = &config.analyzer;
+        let limit = config.fs.max_file_size;
+        let unreadable: Mutex<Vec<ObjectId>> = Mutex::new(Vec::new());
+        let failed = |id: &ObjectId, shown: &str, e: &dyn std::fmt::Display| {
+            counters.diagnostic(&corrupt_blob(id, shown, e), on_diagnostic);
+            unreadable
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(*id);
+        };
+        let scan_chunk = |(repo, work, buf): &mut (gix::Repository, _, Vec<u8>),
+                          chunk: &[ObjectId]| {
+            let mut found: Vec<(ObjectId, Vec<Located>)> = Vec::new();
+            for id in chunk {
+                progress.advance(1, 0);
+                let shown = first_path(en, id);
+                if limit > 0 {
+                    match repo.objects.header(id) {
+                        Ok(h) if h.size() > limit => {
+                            let reason = SkipReason::TooLarge {
+                                size: h.size(),
+                                limit,
+                            };
+                            counters.diagnostic(
+                                &Diagnostic::Skipped {
+                                    path: shown,
+                                    reason,
+                                },
+                                on_diagnostic,
+                            );
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            failed(id, &shown, &e);
+                            continue;
+                        }
                     }
-                    Ok(_) => {}
+                }
+                let data = match repo.objects.find_blob(id, buf) {
+                    Ok(blob) => blob.data,
                     Err(e) => {
                         failed(id, &shown, &e);
                         continue;
                     }
-                }
-            }
-            let data = match repo.objects.find_blob(id, buf) {
-                Ok(blob) => blob.data,
-                Err(e) => {
-                    failed(id, &shown, &e);
+                };
+                if crate::detect::looks_binary(data) && !config.fs.keeps_binary(&shown) {
+                    counters.diagnostic(
+                        &Diagnostic::Skipped {
+                            path: shown,
+                            reason: SkipReason::Binary,
+                        },
+                        on_diagnostic,
+                    );
                     continue;
                 }
-            };
-            if crate::detect::looks_binary(data) && !config.fs.keeps_binary(&shown) {
-                counters.diagnostic(
-                    &Diagnostic::Skipped {
-                        path: shown,
-                        reason: SkipReason::Binary,
+                counters.scanned(data.len());
+                progress.advance(0, data.len() as u64);
+                let paths: Vec<&str> = en
+                    .blobs
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| en.paths[p.path as usize].to_str().ok())
+                    .collect();
+                let located = shared.analyze(work, data, &paths);
+                if !located.is_empty() {
+                    found.push((*id, located));
+                }
+            }
+            found
+        };
+        let run = || -> Vec<(ObjectId, Vec<Located>)> {
+            ids.par_chunks(CHUNK)
+                .map_init(
+                    || {
+                        let mut repo = sync.to_thread_local();
+                        // Why: blobs are read once each, so an object cache would only churn;
+                        // the pack's delta-base cache is what helps, and it is on by default.
+                        repo.object_cache_size(None);
+                        (repo, analyzer.workspace(), Vec::new())
                     },
-                    on_diagnostic,
-                );
-                continue;
-            }
-            counters.scanned(data.len());
-            progress.advance(0, data.len() as u64);
-            let paths: Vec<&str> = en
-                .blobs
-                .get(id)
-                .into_iter()
-                .flatten()
-                .filter_map(|p| en.paths[p.path as usize].to_str().ok())
-                .collect();
-            let mut allowed = 0;
-            let located = analyze(
-                detector,
-                data,
-                &paths,
-                config.inline_allow,
-                scratch,
-                matches,
-                &mut allowed,
-            );
-            counters.inline_suppressed(allowed);
-            if !located.is_empty() {
-                found.push((*id, located));
-            }
-        }
-        found
-    };
-    let run = || -> Vec<(ObjectId, Vec<Located>)> {
-        ids.par_chunks(CHUNK)
-            .map_init(
-                || {
-                    let mut repo = sync.to_thread_local();
-                    // Why: blobs are read once each, so an object cache would only churn;
-                    // the pack's delta-base cache is what helps, and it is on by default.
-                    repo.object_cache_size(None);
-                    (repo, detector.scratch(), Vec::new(), Vec::new())
-                },
-                scan_chunk,
-            )
-            .flatten_iter()
-            .collect()
-    };
-    let located = match pool {
-        Some(pool) => pool.install(run),
-        None => run(),
-    };
-    (
-        located,
-        unreadable.into_inner().unwrap_or_else(|p| p.into_inner()),
-    )
+                    scan_chunk,
+                )
+                .flatten_iter()
+                .collect()
+        };
+        let located = match pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        };
+        (
+            located,
+            unreadable.into_inner().unwrap_or_else(|p| p.into_inner()),
+        )
+    }
 }
 
 fn corrupt_blob(id: &ObjectId, shown: &str, e: &dyn std::fmt::Display) -> Diagnostic {
@@ -245,7 +250,8 @@ fn attribute(
     en: &Enumeration,
     located: Vec<(ObjectId, Vec<Located>)>,
 ) -> Vec<Finding> {
-    let detector = &config.detector;
+    let analyzer = &config.analyzer;
+    let detector = analyzer.detector();
     // Why: HEAD's tree is read only when there is something to attribute.
     let head = if located.is_empty() {
         None
@@ -272,7 +278,7 @@ fn attribute(
         let blob_hex = blob.to_string();
         let places = en.blobs.get(blob);
         for l in ls {
-            let mut base = Finding::new(detector, l, Origin::Stdin);
+            let mut base = analyzer.finding(l, Origin::Stdin);
             let in_head = has_head.then(|| head_secret_ids.contains(&base.secret_id));
             if in_head == Some(false) {
                 base.note = Some(REMOVED_NOTE);
@@ -350,9 +356,13 @@ pub fn scan_staged(
     let start = Instant::now();
     let counters = Counters::default();
     let files = staged::staged_files(repo)?;
-    let detector = &config.detector;
-    let mut scratch = detector.scratch();
-    let mut matches = Vec::new();
+    let analyzer = &config.analyzer;
+    let mut work = analyzer.workspace();
+    let shared = Scan {
+        config,
+        counters: &counters,
+        on_diagnostic,
+    };
     let mut findings = Vec::new();
     let (mut new_buf, mut old_buf) = (Vec::new(), Vec::new());
     let mut accounted = 0usize;
@@ -403,17 +413,7 @@ pub fn scan_staged(
             continue;
         }
         counters.scanned(data.len());
-        let mut allowed = 0;
-        let located = analyze(
-            detector,
-            data,
-            &[path.as_str()],
-            config.inline_allow,
-            &mut scratch,
-            &mut matches,
-            &mut allowed,
-        );
-        counters.inline_suppressed(allowed);
+        let located = shared.analyze(&mut work, data, &[path.as_str()]);
         if located.is_empty() {
             continue;
         }
@@ -439,7 +439,7 @@ pub fn scan_staged(
             if !(l.region.line..=l.region.end_line).any(|line| added.contains(&line)) {
                 continue;
             }
-            let mut f = Finding::new(detector, &l, Origin::relative_file(path.clone()));
+            let mut f = analyzer.finding(&l, Origin::relative_file(path.clone()));
             f.git = Some(GitProvenance {
                 commit: None,
                 blob: file.new.to_string(),

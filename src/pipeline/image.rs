@@ -4,10 +4,10 @@
 
 use std::{sync::Arc, time::Instant};
 
-use super::{Counters, ScanOutcome, sort};
+use super::{Counters, Scan, ScanOutcome, sort};
 use crate::{
     config::ScanConfig,
-    finding::{Finding, ImageProvenance, Origin, analyze},
+    finding::{Finding, ImageProvenance, Origin},
     sources::{
         Diagnostic, SkipReason,
         image::{self, LayerEvent, Limits},
@@ -33,9 +33,13 @@ pub fn scan_image(
     let counters = Counters::default();
     let img = image::open(reference, registry)?;
     progress.total(img.layers.len() as u64 + 1);
-    let detector = &config.detector;
-    let mut scratch = detector.scratch();
-    let mut matches = Vec::new();
+    let analyzer = &config.analyzer;
+    let mut work = analyzer.workspace();
+    let shared = Scan {
+        config,
+        counters: &counters,
+        on_diagnostic,
+    };
     let mut found: Vec<(Option<usize>, Finding)> = Vec::new();
     let provenance = |layer: Option<usize>| -> Arc<ImageProvenance> {
         let l = layer.and_then(|i| img.layers.get(i));
@@ -57,22 +61,13 @@ pub fn scan_image(
         .collect();
     counters.scanned(text.len());
     progress.advance(1, text.len() as u64);
-    let mut allowed = 0;
     let config_prov = provenance(None);
-    for l in analyze(
-        detector,
-        text.as_bytes(),
-        &[],
-        config.inline_allow,
-        &mut scratch,
-        &mut matches,
-        &mut allowed,
-    ) {
+    for l in shared.analyze(&mut work, text.as_bytes(), &[]) {
         let label = items
             .get(l.region.line - 1)
             .map_or("config", |(label, _)| label.as_str());
         let path = format!("[image config] {label}");
-        let mut f = Finding::new(detector, &l, Origin::relative_file(path));
+        let mut f = analyzer.finding(&l, Origin::relative_file(path));
         f.image = Some(Arc::clone(&config_prov));
         f.note = Some(IMAGE_NOTE);
         found.push((None, f));
@@ -101,16 +96,7 @@ pub fn scan_image(
                 return;
             }
             if let Some(kind) = crate::sources::archive::kind(file.path, file.bytes) {
-                let nested = super::scan_archive(
-                    config,
-                    kind,
-                    file.bytes,
-                    file.path,
-                    &mut scratch,
-                    &mut matches,
-                    &counters,
-                    on_diagnostic,
-                );
+                let nested = super::scan_archive(&shared, &mut work, kind, file.bytes, file.path);
                 for mut f in nested {
                     f.image = Some(Arc::clone(&layer_provs[file.layer]));
                     f.note = Some(IMAGE_NOTE);
@@ -131,20 +117,10 @@ pub fn scan_image(
             }
             counters.scanned(file.bytes.len());
             progress.advance(0, file.bytes.len() as u64);
-            let mut allowed = 0;
-            let located = analyze(
-                detector,
-                file.bytes,
-                &[file.path],
-                config.inline_allow,
-                &mut scratch,
-                &mut matches,
-                &mut allowed,
-            );
-            counters.inline_suppressed(allowed);
+            let located = shared.analyze(&mut work, file.bytes, &[file.path]);
             for l in located {
                 let path = file.path.to_owned();
-                let mut f = Finding::new(detector, &l, Origin::relative_file(path));
+                let mut f = analyzer.finding(&l, Origin::relative_file(path));
                 f.image = Some(Arc::clone(&layer_provs[file.layer]));
                 if f.note.is_none() {
                     f.note = Some(IMAGE_NOTE);

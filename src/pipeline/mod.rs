@@ -19,8 +19,9 @@ use std::{
 use serde::Serialize;
 
 use crate::{
+    analysis::{Blob, Workspace},
     config::ScanConfig,
-    finding::{self, Finding, Origin},
+    finding::{Finding, Located, Origin},
     sources::{
         Diagnostic, archive,
         fs::{self, Event, Input, Visitor},
@@ -157,6 +158,34 @@ impl Counters {
     }
 }
 
+/// What a source's workers share while they scan: the configuration, the counters and where
+/// diagnostics go.
+#[derive(Clone, Copy)]
+pub(crate) struct Scan<'a> {
+    pub(crate) config: &'a ScanConfig,
+    pub(crate) counters: &'a Counters,
+    pub(crate) on_diagnostic: &'a (dyn Fn(&Diagnostic) + Sync),
+}
+
+impl Scan<'_> {
+    /// Runs the analysis over one input (counting what inline markers suppressed).
+    pub(crate) fn analyze(
+        &self,
+        work: &mut Workspace,
+        bytes: &[u8],
+        paths: &[&str],
+    ) -> Vec<Located> {
+        let analysis = self.config.analyzer.analyze(Blob { bytes, paths }, work);
+        self.counters.inline_suppressed(analysis.suppressed);
+        analysis.located
+    }
+
+    /// Counts a diagnostic and passes it on.
+    pub(crate) fn diagnostic(&self, d: &Diagnostic) {
+        self.counters.diagnostic(d, self.on_diagnostic);
+    }
+}
+
 /// Scans files, directories and standard input. `on_diagnostic` is called from worker threads
 /// as problems are met, so that a long scan reports them as it goes.
 pub fn scan_fs(
@@ -168,27 +197,22 @@ pub fn scan_fs(
     let start = Instant::now();
     let counters = Counters::default();
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
-    let detector = &config.detector;
+    let analyzer = &config.analyzer;
+    let shared = Scan {
+        config,
+        counters: &counters,
+        on_diagnostic,
+    };
     let make_visitor = || -> Visitor<'_> {
-        // Why: one scratch space and match buffer per worker; the hot path reuses them.
-        let mut scratch = detector.scratch();
-        let mut matches = Vec::new();
-        let (counters, findings) = (&counters, &findings);
+        // Why: one workspace per worker; the hot path reuses its buffers.
+        let mut work = analyzer.workspace();
+        let findings = &findings;
         Box::new(move |event: Event<'_>| match event {
             Event::Blob { origin, bytes } => {
-                counters.scanned(bytes.len());
+                shared.counters.scanned(bytes.len());
                 progress.advance(1, bytes.len() as u64);
                 if let Some(kind) = archive::kind(origin.relative(), bytes) {
-                    let nested = scan_archive(
-                        config,
-                        kind,
-                        bytes,
-                        origin.display(),
-                        &mut scratch,
-                        &mut matches,
-                        counters,
-                        on_diagnostic,
-                    );
+                    let nested = scan_archive(&shared, &mut work, kind, bytes, origin.display());
                     if !nested.is_empty() {
                         findings
                             .lock()
@@ -197,29 +221,16 @@ pub fn scan_fs(
                     }
                     return;
                 }
-                let mut allowed = 0;
-                let paths = [origin.relative()];
-                let located = finding::analyze(
-                    detector,
-                    bytes,
-                    &paths,
-                    config.inline_allow,
-                    &mut scratch,
-                    &mut matches,
-                    &mut allowed,
-                );
-                counters.inline_suppressed(allowed);
+                let located = shared.analyze(&mut work, bytes, &[origin.relative()]);
                 if !located.is_empty() {
-                    let found = located
-                        .iter()
-                        .map(|l| Finding::new(detector, l, origin.clone()));
+                    let found = located.iter().map(|l| analyzer.finding(l, origin.clone()));
                     findings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .extend(found);
                 }
             }
-            Event::Diagnostic(d) => counters.diagnostic(&d, on_diagnostic),
+            Event::Diagnostic(d) => shared.diagnostic(&d),
         })
     };
     fs::walk(inputs, &config.fs, &make_visitor);
@@ -231,18 +242,14 @@ pub fn scan_fs(
 
 /// Scans the entries of an archive held in memory (recursively, bounded); returns findings whose
 /// paths read `outer.jar!/inner/path`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn scan_archive(
-    config: &ScanConfig,
+    shared: &Scan<'_>,
+    work: &mut Workspace,
     kind: archive::Kind,
     bytes: &[u8],
     path: &str,
-    scratch: &mut crate::detect::Scratch,
-    matches: &mut Vec<crate::detect::Match>,
-    counters: &Counters,
-    on_diagnostic: &(dyn Fn(&Diagnostic) + Sync),
 ) -> Vec<Finding> {
-    let detector = &config.detector;
+    let config = shared.config;
     let mut out = Vec::new();
     archive::walk(
         kind,
@@ -254,18 +261,8 @@ pub(crate) fn scan_archive(
                 if crate::detect::looks_binary(bytes) && !config.fs.keeps_binary(path) {
                     return;
                 }
-                counters.scanned(bytes.len());
-                let mut allowed = 0;
-                let located = finding::analyze(
-                    detector,
-                    bytes,
-                    &[path],
-                    config.inline_allow,
-                    scratch,
-                    matches,
-                    &mut allowed,
-                );
-                counters.inline_suppressed(allowed);
+                shared.counters.scanned(bytes.len());
+                let located = shared.analyze(work, bytes, &[path]);
                 let origin = Origin::File {
                     path: path.to_owned(),
                     relative: path.to_owned(),
@@ -273,15 +270,14 @@ pub(crate) fn scan_archive(
                 out.extend(
                     located
                         .iter()
-                        .map(|l| Finding::new(detector, l, origin.clone())),
+                        .map(|l| config.analyzer.finding(l, origin.clone())),
                 );
             }
             archive::Nested::Error { path, message } => {
-                let d = Diagnostic::Warning {
+                shared.diagnostic(&Diagnostic::Warning {
                     path,
                     kind: crate::sources::WarningKind::CorruptObject(message),
-                };
-                counters.diagnostic(&d, on_diagnostic);
+                });
             }
         },
     );

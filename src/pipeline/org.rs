@@ -24,9 +24,10 @@ use std::{
 
 use gix::{ObjectId, bstr::ByteSlice};
 
-use super::{Counters, Stats, git::scan_blobs};
+use super::{Counters, Scan, Stats, git::BlobScan};
 use crate::{
     config::ScanConfig,
+    finding::Origin,
     sources::{
         Diagnostic,
         git::{self, Enumeration, Selection},
@@ -280,7 +281,8 @@ impl Shared<'_> {
                     .repo
             }
         };
-        let detector = &self.config.detector;
+        let analyzer = &self.config.analyzer;
+        let detector = analyzer.detector();
         let rules_digest = detector.rules().digest();
         let prior = self.store().repo(&spec.name)?;
         let hide: Vec<ObjectId> = prior
@@ -329,22 +331,27 @@ impl Shared<'_> {
                 return Err(Stop::Repo("interrupted".into()));
             }
             let ids: Vec<ObjectId> = batch.iter().map(|(id, _)| *id).collect();
-            let (located, unreadable) = scan_blobs(
-                self.config,
-                &repo,
-                &en,
-                &ids,
-                self.counters,
-                &|d| (self.on_diagnostic)(&prefixed(&spec.name, d)),
-                &progress,
-                self.pool,
-            );
+            let on_diagnostic = |d: &Diagnostic| (self.on_diagnostic)(&prefixed(&spec.name, d));
+            let blobs = BlobScan {
+                shared: Scan {
+                    config: self.config,
+                    counters: self.counters,
+                    on_diagnostic: &on_diagnostic,
+                },
+                repo: &repo,
+                en: &en,
+                progress: &progress,
+                pool: self.pool,
+            };
+            let (located, unreadable) = blobs.scan(&ids);
             let mut found: HashMap<ObjectId, Vec<StoredMatch>> = located
                 .into_iter()
                 .map(|(id, ls)| {
                     (
                         id,
-                        ls.iter().map(|l| StoredMatch::new(detector, l)).collect(),
+                        ls.iter()
+                            .map(|l| StoredMatch::new(analyzer.finding(l, Origin::Stdin)))
+                            .collect(),
                     )
                 })
                 .collect();
@@ -472,7 +479,7 @@ struct Scopes<'a> {
 impl<'a> Scopes<'a> {
     fn new(config: &ScanConfig, en: &'a Enumeration) -> Scopes<'a> {
         let scoped: Vec<&crate::rules::Rule> = config
-            .detector
+            .detector()
             .rules()
             .rules()
             .iter()

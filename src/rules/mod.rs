@@ -6,7 +6,6 @@
 //! input whose keywords select the rule, so that start-up stays in milliseconds; user rule files
 //! compile eagerly so that a bad pattern is reported before the scan starts.
 
-pub mod check;
 mod syntax;
 
 use std::{

@@ -35,13 +35,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::{
-    detect::{
-        Detector,
-        validate::{self, Confidence, Validation},
-    },
-    finding::{
-        CiContext, CommitMeta, Finding, GitProvenance, Located, Origin, REMOVED_NOTE, Region,
-    },
+    detect::validate::{self, Confidence, Validation},
+    finding::{CiContext, CommitMeta, Finding, GitProvenance, Origin, REMOVED_NOTE, Region},
     rules::{Remediation, RuleSet, Severity},
     secret::Secret,
 };
@@ -111,13 +106,16 @@ pub struct StoredMatch {
     pub details: BTreeMap<String, String>,
     /// CI context: system, job, step, detail.
     pub ci: Option<StoredCi>,
+    /// The encodings the secret was found under (see [`Finding::decoded`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
 }
 
 impl StoredMatch {
     /// The stored form of a located match: the value is replaced by its id and redacted form.
-    pub fn new(detector: &Detector, located: &Located) -> StoredMatch {
-        let f = Finding::new(detector, located, Origin::Stdin);
+    pub fn new(f: Finding) -> StoredMatch {
         StoredMatch {
+            decoded: f.decoded.iter().map(|e| e.as_str().to_owned()).collect(),
             preview: f.secret.redacted(),
             rule_id: f.rule_id,
             rule_name: f.rule_name,
@@ -294,6 +292,11 @@ impl StoredFinding {
                 relative: self.path.clone(),
             },
             region: m.region(),
+            decoded: m
+                .decoded
+                .iter()
+                .filter_map(|e| crate::finding::Encoding::parse(e))
+                .collect(),
             secret: Secret::withheld(&m.preview),
             secret_id: m.secret_id.clone(),
             remediation,

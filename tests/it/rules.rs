@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use leakhound::rules::{RuleSet, check};
+use leakhound::{analysis::check, rules::RuleSet};
 
 use crate::util::{json, leakhound};
 

@@ -1,9 +1,13 @@
-//! `rules check`: lint rule files and run every example through the whole detector.
+//! `rules check`: lint rule files and run every example through the whole analysis (every
+//! pass, decoding included), as a scan would.
 
 use std::{path::Path, sync::Arc};
 
-use super::{RuleSet, rule_files};
-use crate::{detect::Detector, finding::analyze};
+use super::{Analyzer, Blob, Settings};
+use crate::{
+    detect::Detector,
+    rules::{RuleSet, check_pattern, rule_files},
+};
 
 /// One problem found by the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +87,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Checks a loaded rule set: examples present, every example found by its rule through the
 /// whole detector (prefilter, windows, regex, entropy, filters), no negative example found.
 pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
-    let detector = Detector::new(Arc::clone(&set));
-    let mut scratch = detector.scratch();
-    let mut matches = Vec::new();
+    let analyzer = Analyzer::new(Detector::new(Arc::clone(&set)), Settings::default());
+    let detector = analyzer.detector();
+    let mut work = analyzer.workspace();
     let mut report = CheckReport {
         rules: set.len(),
         ..CheckReport::default()
@@ -98,7 +102,7 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
             rule_id: Some(rule.id.clone()),
             message,
         };
-        if let Err(message) = super::check_pattern(&rule.pattern) {
+        if let Err(message) = check_pattern(&rule.pattern) {
             report.problems.push(problem(message));
             continue;
         }
@@ -120,7 +124,6 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
         }
         let paths: Vec<&str> = rule.example_path.as_deref().into_iter().collect();
         let mut run = |text: &str| -> Vec<usize> {
-            let mut allowed = 0;
             // Why: a binary rule's examples are binary files; YAML cannot hold raw bytes, so
             // each character up to U+00FF stands for one byte ("\xFE\xED\xFE\xED").
             let bytes: Vec<u8> = if rule.binary {
@@ -130,16 +133,14 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
             } else {
                 text.as_bytes().to_vec()
             };
-            analyze(
-                &detector,
-                &bytes,
-                &paths,
-                true,
-                &mut scratch,
-                &mut matches,
-                &mut allowed,
-            )
-            .iter()
+            let blob = Blob {
+                bytes: &bytes,
+                paths: &paths,
+            };
+            analyzer
+                .analyze(blob, &mut work)
+                .located
+                .iter()
             // Why: examples are judged as a default scan reports them.
             .filter(|l| l.confidence >= crate::config::DEFAULT_MIN_CONFIDENCE)
             .map(|l| l.rule)
