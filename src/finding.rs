@@ -283,6 +283,14 @@ pub struct CiContext {
 }
 
 impl Finding {
+    /// The decode chain as shown to people (`base64 → gzip`), if the secret was encoded.
+    pub fn decode_chain(&self) -> Option<String> {
+        (!self.decoded.is_empty()).then(|| {
+            let names: Vec<&str> = self.decoded.iter().map(|e| e.as_str()).collect();
+            names.join(" → ")
+        })
+    }
+
     /// Adds the CI note when the finding is in a CI/CD configuration file and has no note yet.
     pub fn with_context_note(mut self) -> Finding {
         if self.note.is_none() && is_ci_config(self.origin.relative()) {

@@ -41,6 +41,9 @@ impl Reporter for GithubReporter {
             if let Some(ci) = &f.ci {
                 text.push_str(&format!(". {}", ci.detail));
             }
+            if let Some(chain) = f.decode_chain() {
+                text.push_str(&format!(" (found encoded: {chain})"));
+            }
             text.push_str(&format!(
                 ". Revoke: {}",
                 f.remediation.revoke.lines().next().unwrap_or("")

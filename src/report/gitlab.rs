@@ -44,6 +44,9 @@ impl Reporter for GitlabReporter {
                 if let Some(ci) = &f.ci {
                     description = format!("{}\n\n{description}", ci.detail);
                 }
+                if let Some(chain) = f.decode_chain() {
+                    description = format!("Found encoded ({chain}).\n\n{description}");
+                }
                 json!({
                     "id": id,
                     "category": "secret_detection",

@@ -18,7 +18,7 @@
 //! (and each JSONL line) holds one `SECRET` per distinct `secret_id` instead: the fields of a
 //! `FINDING` that belong to the secret (`rule_id`, `rule_name`, `provider`, `severity`,
 //! `class`, `secret`, `secret_id`, `remediation`, `note`) plus `locations`, an array of the per-place
-//! fields (`path`, `line`, `column`, `end_line`, `end_column`, and the git fields below).
+//! fields (`path`, `line`, `column`, `end_line`, `end_column`, `decoded`, and the git fields below).
 //!
 //! A `FINDING` is:
 //!
@@ -41,6 +41,7 @@
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
 //! | `image`, `image_digest`, `layer_index`, `layer_digest`, `created_by`, `deleted_in_final_image` | | image findings: the image, its digest, the layer (absent for findings in the image config, whose `path` is `[image config] Env[2]` and so on), the instruction that created the layer, and whether a later layer deleted or replaced the file |
 //! | `ci_system`, `job`, `step`, `detail` | string | CI configuration findings: the CI system, the job and step, and what exactly is wrong |
+//! | `decoded` | array of strings | only for a secret found encoded: the encodings undone, outermost first (`"base64"`, `"hex"`, `"percent"`, `"escape"`, `"gzip"`, `"zlib"`); `line`..`end_column` are then those of the encoded text, and `secret`/`secret_id` those of the decoded secret |
 //!
 //! Findings of `leakhound git` add:
 //!
@@ -97,6 +98,9 @@ pub struct JsonPlace<'a> {
     /// What is wrong at this place (CI findings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'a str>,
+    /// The encodings the secret was found under, outermost first.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub decoded: &'a [crate::finding::Encoding],
     /// Image reference (image scans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<&'a str>,
@@ -159,6 +163,7 @@ impl<'a> JsonPlace<'a> {
             job: f.ci.as_ref().and_then(|c| c.job.as_deref()),
             step: f.ci.as_ref().and_then(|c| c.step.as_deref()),
             detail: f.ci.as_ref().map(|c| c.detail.as_str()),
+            decoded: &f.decoded,
             image: image.map(|i| i.image.as_str()),
             image_digest: image.and_then(|i| i.image_digest.as_deref()),
             layer_index: image.and_then(|i| i.layer_index),

@@ -113,16 +113,18 @@ impl Reporter for MarkdownReporter {
                         };
                         writeln!(
                             out,
-                            "| `{}` | {} | `{id}` | {} | {date} | {head} |",
+                            "| `{}`{} | {} | `{id}` | {} | {date} | {head} |",
                             md(p.origin.display()),
+                            decoded_note(p),
                             p.region.line,
                             md(author)
                         )?;
                     }
                     None => writeln!(
                         out,
-                        "| `{}` | {} | {} |",
+                        "| `{}`{} | {} | {} |",
                         md(p.origin.display()),
+                        decoded_note(p),
                         p.region.line,
                         p.region.column
                     )?,
@@ -160,4 +162,11 @@ impl Reporter for MarkdownReporter {
         }
         writeln!(out, "---\n\n{}", summary_line(report))
     }
+}
+
+/// ` (decoded: base64 → gzip)` after a path whose secret was found encoded.
+fn decoded_note(f: &crate::finding::Finding) -> String {
+    f.decode_chain()
+        .map(|c| format!(" (decoded: {c})"))
+        .unwrap_or_default()
 }

@@ -174,6 +174,9 @@ impl Reporter for SarifReporter {
                     f.validation.as_str(),
                     f.remediation.revoke.lines().next().unwrap_or("").trim()
                 );
+                if let Some(chain) = f.decode_chain() {
+                    text.push_str(&format!(" (found encoded: {chain})"));
+                }
                 if let Some(c) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
                     text.push_str(&format!(
                         " (introduced in commit {} by {} on {})",
@@ -217,6 +220,9 @@ impl Reporter for SarifReporter {
                 );
                 for (k, v) in &f.details {
                     props.insert((*k).to_owned(), serde_json::json!(v));
+                }
+                if !f.decoded.is_empty() {
+                    props.insert("decoded".to_owned(), serde_json::json!(f.decoded));
                 }
                 if let Some(g) = &f.git {
                     if let Some(repo) = &g.repository {

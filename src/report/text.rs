@@ -40,6 +40,9 @@ pub(super) fn place(f: &Finding) -> String {
         f.region.line,
         f.region.column
     );
+    if let Some(chain) = f.decode_chain() {
+        s.push_str(&format!("  [decoded: {chain}]"));
+    }
     if let Some(g) = &f.git {
         match &g.commit {
             Some(c) => {

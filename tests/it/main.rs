@@ -6,6 +6,7 @@
 
 mod breadth;
 mod corpus;
+mod decode;
 mod gitrepo;
 mod lifecycle;
 mod org;
