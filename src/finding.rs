@@ -210,6 +210,9 @@ pub struct Located {
     pub rule: usize,
     /// Where in the blob.
     pub region: Region,
+    /// Byte span of the secret in the input the pass analyzed (for a decoded finding, that of
+    /// the encoded text).
+    pub span: (usize, usize),
     /// The secret.
     pub secret: Secret,
     /// What the rule's offline check established.

@@ -56,9 +56,11 @@ impl Pass for CiPass {
                 step: issue.step,
                 detail: issue.detail,
             }));
+            let line_end = line_starts.get(issue.line).copied().unwrap_or(input.len());
             cx.located.push(Located {
                 rule,
                 region,
+                span: (offset, line_end),
                 secret: Secret::new(issue.value.as_bytes()),
                 validation,
                 confidence: confidence_of(&rules[rule], validation),

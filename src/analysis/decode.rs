@@ -3,7 +3,7 @@
 //! decoded and the decoded text goes back through passes 1–4, up to `--decode-depth` layers.
 //!
 //! Only candidate spans are decoded, so that a tree scan keeps its speed:
-//! - **base64**: a run of at least [`MIN_BASE64`] characters of the standard or URL-safe
+//! - **base64**: a run of at least [`MIN_BASE64`] characters (padding included) of the standard or URL-safe
 //!   alphabet (not both), with upper- and lower-case letters, optionally `=`-padded; a run that
 //!   fills its line continues on the next lines while they are as long (line-wrapped output);
 //! - **hex**: a run of at least [`MIN_HEX`] hex digits, of even length;
@@ -32,8 +32,9 @@ use crate::{
     finding::{Encoding, Region},
 };
 
-/// Shortest base64 run decoded (15 bytes of text).
-pub const MIN_BASE64: usize = 20;
+/// Shortest base64 run decoded, with its padding: 16 bytes of text padded (`…==`), or 17
+/// unpadded.
+pub const MIN_BASE64: usize = 24;
 /// Shortest hex run decoded (16 bytes of text).
 pub const MIN_HEX: usize = 32;
 /// Shortest decoded text scanned.
@@ -73,13 +74,12 @@ impl Pass for Decode {
             if cx.work.decode_budget == 0 {
                 break;
             }
-            let (start, end) = locator.locate_span(span.start, span.end);
-            let region = Region::of(start, end);
             let detector = cx.detector();
+            let bytes = (span.start, span.end);
             let inside_specific = cx
                 .located
                 .iter()
-                .any(|l| !detector.rule(l.rule).generic && overlaps(&l.region, &region));
+                .any(|l| !detector.rule(l.rule).generic && overlaps(l.span, bytes));
             if inside_specific {
                 continue;
             }
@@ -96,11 +96,14 @@ impl Pass for Decode {
             if inner.is_empty() || cx.allowed(span.start) {
                 continue;
             }
+            let (start, end) = locator.locate_span(span.start, span.end);
+            let region = Region::of(start, end);
             // Why: the generic finding of an encoded value says less than what it decodes to.
             cx.located
-                .retain(|l| !(detector.rule(l.rule).generic && overlaps(&l.region, &region)));
+                .retain(|l| !(detector.rule(l.rule).generic && overlaps(l.span, bytes)));
             for mut l in inner {
                 l.region = region;
+                l.span = bytes;
                 l.decoded = chain(&encodings, &l.decoded);
                 cx.located.push(l);
             }
@@ -108,10 +111,9 @@ impl Pass for Decode {
     }
 }
 
-/// Whether two regions share a character.
-fn overlaps(a: &Region, b: &Region) -> bool {
-    (a.line, a.column) < (b.end_line, b.end_column)
-        && (b.line, b.column) < (a.end_line, a.end_column)
+/// Whether two byte spans share a byte.
+fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 < b.1 && b.0 < a.1
 }
 
 /// What a candidate span looks like it holds.
@@ -196,8 +198,7 @@ fn is_b64(b: u8) -> bool {
 pub fn candidates(input: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
     runs(input, &mut out);
-    percent_spans(input, &mut out);
-    escape_spans(input, &mut out);
+    percent_and_escape_spans(input, &mut out);
     if out.len() > 1 {
         out.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         let mut last_end = 0;
@@ -212,33 +213,69 @@ pub fn candidates(input: &[u8]) -> Vec<Span> {
     out
 }
 
-/// Base64 and hex runs. Why the probe: a run of at least `MIN_BASE64` characters holds the
-/// byte `MIN_BASE64 - 1` after any position before it, so a probe that lands on a byte outside
-/// the alphabet skips `MIN_BASE64` bytes at once; in prose and code most probes do.
+/// Base64 and hex runs. Why by words: a run of at least 23 characters (with its padding)
+/// holds two whole consecutive 8-byte words of any grid of words, one of them at an even
+/// place; so the scan tests every other word, without a branch per byte ([`all_base64`]),
+/// then that word's neighbours, and walks bytes only around two words that are base64
+/// through and through (in code, a rare long identifier or path).
 fn runs(input: &[u8], out: &mut Vec<Span>) {
+    const _: () = assert!(
+        MIN_BASE64 >= 23,
+        "a run must hold two whole words of any grid"
+    );
     let n = input.len();
-    let mut i = 0;
-    while i + MIN_BASE64 <= n {
-        let probe = i + MIN_BASE64 - 1;
-        if !is_b64(input[probe]) {
-            i = probe + 1;
+    let word_at = |i: usize| -> bool {
+        let word: [u8; 8] = input[i..i + 8].try_into().expect("an 8-byte slice");
+        all_base64(u64::from_le_bytes(word))
+    };
+    let mut i = 8;
+    // Bytes before `done` belong to a run already classified.
+    let mut done = 0;
+    while i + 8 <= n {
+        if !word_at(i) || !(word_at(i - 8) || (i + 16 <= n && word_at(i + 8))) {
+            i += 16;
             continue;
         }
-        let mut s = probe;
-        while s > i && is_b64(input[s - 1]) {
+        let mut s = i;
+        while s > done && is_b64(input[s - 1]) {
             s -= 1;
         }
-        let mut e = probe + 1;
+        let mut e = i;
         while e < n && is_b64(input[e]) {
             e += 1;
         }
-        if e - s >= MIN_BASE64 {
-            let end = classify(input, s, e, out);
-            i = end.max(e) + 1;
+        done = if pad(input, e) - s >= MIN_BASE64 {
+            classify(input, s, e, out).max(e)
         } else {
-            i = e + 1;
-        }
+            e
+        };
+        i = done.max(i + 1) + 8;
     }
+}
+
+/// Whether all 8 bytes of `word` are base64 digits of either alphabet or padding
+/// (`A-Za-z0-9+/-_=`), with SWAR arithmetic: each byte's high bit ends up saying whether it
+/// is one.
+fn all_base64(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = !word & HIGH;
+    let x = word & !HIGH;
+    // High bit set in the bytes of `v` (< 0x80) that are >= c.
+    let ge = |v: u64, c: u8| v + ONES * u64::from(0x80 - c);
+    // Why first: most words of text and code hold a space, a bracket, a quote or a newline,
+    // all outside `+`..=`z`; this cheaper test rules them out.
+    if ge(x, b'+') & !ge(x, b'z' + 1) & ascii != HIGH {
+        return false;
+    }
+    let lower = (x | (ONES * 0x20)) & !HIGH;
+    let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
+    let digit = ge(x, b'0') & !ge(x, b'9' + 1);
+    // `+`, `-` and `/` are the odd bytes of 0x2B..=0x2F.
+    let sign = ge(x, b'+') & !ge(x, b'/' + 1) & (x << 7);
+    let underscore = ge(x, b'_') & !ge(x, b'_' + 1);
+    let equals = ge(x, b'=') & !ge(x, b'=' + 1);
+    (alpha | digit | sign | underscore | equals) & ascii == HIGH
 }
 
 /// Classifies the run `s..e` (and, for base64, its padding and wrapped continuation lines);
@@ -321,86 +358,109 @@ fn next_line_run(input: &[u8], at: usize) -> Option<(usize, usize)> {
     (i > s && ends_line).then_some((s, i))
 }
 
-/// Percent-encoded runs: at least two `%HH` escapes, one of them of URL syntax.
-fn percent_spans(input: &[u8], out: &mut Vec<Span>) {
-    let url_char = |b: u8| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>');
-    let mut from = 0;
-    while let Some(p) = memchr::memchr(b'%', &input[from..]) {
-        let p = from + p;
-        from = p + 1;
-        if hex_byte(input, p + 1).is_none() {
+/// Percent-encoded runs (at least two `%HH` escapes, one of them of URL syntax) and string
+/// literals holding `\uXXXX`, `\xHH` or `\/`, found in one pass for both bytes. Why line by
+/// line for escapes: each line with one is walked once from its start (to know which quotes
+/// open literals), so a minified file of one long line costs one walk, not one per escape.
+fn percent_and_escape_spans(input: &[u8], out: &mut Vec<Span>) {
+    let (mut percent_from, mut escape_from, mut line_start) = (0, 0, 0);
+    for p in memchr::memchr2_iter(b'%', b'\\', input) {
+        if input[p] == b'%' {
+            if p >= percent_from {
+                percent_from = percent_span(input, p, out);
+            }
             continue;
         }
-        let mut s = p;
-        while s > 0 && url_char(input[s - 1]) {
-            s -= 1;
+        if p < escape_from || !is_trigger(input, p) {
+            continue;
         }
-        let mut e = p;
-        while e < input.len() && url_char(input[e]) {
-            e += 1;
+        if let Some(nl) = memchr::memrchr(b'\n', &input[line_start..p]) {
+            line_start += nl + 1;
         }
-        let (mut escapes, mut syntax) = (0, false);
-        for i in memchr::memchr_iter(b'%', &input[s..e]) {
-            if let Some(b) = hex_byte(input, s + i + 1) {
-                escapes += 1;
-                syntax |= matches!(
-                    b,
-                    b':' | b'/' | b'=' | b'&' | b'?' | b'@' | b'"' | b'\'' | b' '
-                );
-            }
-        }
-        if escapes >= 2 && syntax {
-            out.push(Span {
-                start: s,
-                end: e,
-                kind: Kind::Percent,
-            });
-        }
-        from = e.max(from);
+        let line_end = memchr::memchr(b'\n', &input[p..]).map_or(input.len(), |i| p + i);
+        literals_with_escapes(input, line_start, line_end, out);
+        escape_from = line_end + 1;
+        line_start = line_end.min(input.len());
     }
 }
 
-/// String literals holding `\uXXXX`, `\xHH` or `\/`.
-fn escape_spans(input: &[u8], out: &mut Vec<Span>) {
-    let mut from = 0;
-    while let Some(p) = memchr::memchr(b'\\', &input[from..]) {
-        let p = from + p;
-        from = p + 1;
-        let trigger = match input.get(p + 1) {
-            Some(b'/') => true,
-            Some(b'u') => (2..6).all(|k| input.get(p + k).is_some_and(u8::is_ascii_hexdigit)),
-            Some(b'x') => hex_byte(input, p + 2).is_some(),
-            _ => false,
-        };
-        if !trigger {
-            continue;
+/// The percent-encoded run around the `%` at `p`, if it qualifies; returns where the next
+/// `%` worth a look may be.
+fn percent_span(input: &[u8], p: usize, out: &mut Vec<Span>) -> usize {
+    let url_char = |b: u8| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>');
+    if hex_byte(input, p + 1).is_none() {
+        return p + 1;
+    }
+    let mut s = p;
+    while s > 0 && url_char(input[s - 1]) {
+        s -= 1;
+    }
+    let mut e = p;
+    while e < input.len() && url_char(input[e]) {
+        e += 1;
+    }
+    let (mut escapes, mut syntax) = (0, false);
+    for i in memchr::memchr_iter(b'%', &input[s..e]) {
+        if let Some(b) = hex_byte(input, s + i + 1) {
+            escapes += 1;
+            syntax |= matches!(
+                b,
+                b':' | b'/' | b'=' | b'&' | b'?' | b'@' | b'"' | b'\'' | b' '
+            );
         }
-        let line_start = memchr::memrchr(b'\n', &input[..p]).map_or(0, |i| i + 1);
-        let line_end = memchr::memchr(b'\n', &input[p..]).map_or(input.len(), |i| p + i);
-        let (s, e) = literal_around(input, line_start, p, line_end);
+    }
+    if escapes >= 2 && syntax {
         out.push(Span {
             start: s,
             end: e,
-            kind: Kind::Escape,
+            kind: Kind::Percent,
         });
-        from = e.max(from);
+    }
+    e.max(p + 1)
+}
+
+/// Whether the backslash at `p` starts `\uXXXX`, `\xHH` or `\/`.
+fn is_trigger(input: &[u8], p: usize) -> bool {
+    match input.get(p + 1) {
+        Some(b'/') => true,
+        Some(b'u') => (2..6).all(|k| input.get(p + k).is_some_and(u8::is_ascii_hexdigit)),
+        Some(b'x') => hex_byte(input, p + 2).is_some(),
+        _ => false,
     }
 }
 
-/// The string literal around the escape at `p` on the line `line_start..line_end` (its
-/// contents, without the quotes), or the rest of the line without its indentation.
-fn literal_around(input: &[u8], line_start: usize, p: usize, line_end: usize) -> (usize, usize) {
-    // Why: walking from the line start keeps track of which quotes are escaped.
-    let mut open: Option<(u8, usize)> = None;
-    let mut i = line_start;
-    while i < line_end {
+/// The string literals of the line `start..end` that hold a trigger escape (their contents,
+/// without the quotes); the whole line without its indentation if a trigger is outside any
+/// literal.
+fn literals_with_escapes(input: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
+    let mut open: Option<(u8, usize, bool)> = None;
+    let mut found = Vec::new();
+    let mut i = start;
+    while i < end {
         let b = input[i];
+        if b == b'\\' {
+            if is_trigger(input, i) {
+                match &mut open {
+                    Some((_, _, has)) => *has = true,
+                    None => {
+                        let mut s = start;
+                        while s < i && matches!(input[s], b' ' | b'\t') {
+                            s += 1;
+                        }
+                        found.clear();
+                        found.push((s, end));
+                        break;
+                    }
+                }
+            }
+            i += 2;
+            continue;
+        }
         match open {
-            _ if b == b'\\' => i += 1,
-            None if b == b'"' || b == b'\'' => open = Some((b, i + 1)),
-            Some((q, start)) if b == q => {
-                if i > p {
-                    return (start, i);
+            None if b == b'"' || b == b'\'' => open = Some((b, i + 1, false)),
+            Some((q, s, has)) if b == q => {
+                if has {
+                    found.push((s, i));
                 }
                 open = None;
             }
@@ -408,16 +468,16 @@ fn literal_around(input: &[u8], line_start: usize, p: usize, line_end: usize) ->
         }
         i += 1;
     }
-    match open {
-        Some((_, start)) if start <= p => (start, line_end),
-        _ => {
-            let mut s = line_start;
-            while s < p && matches!(input[s], b' ' | b'\t') {
-                s += 1;
-            }
-            (s, line_end)
-        }
+    if let Some((_, s, true)) = open
+        && found.last().is_none_or(|l| l.1 != end)
+    {
+        found.push((s, end));
     }
+    out.extend(found.into_iter().map(|(start, end)| Span {
+        start,
+        end,
+        kind: Kind::Escape,
+    }));
 }
 
 /// The byte of the two hex digits at `at`.
@@ -451,12 +511,11 @@ pub fn decode(
     out.clear();
     let mut chain = match kind {
         Kind::Base64 | Kind::Base64Url => {
-            // Why: a prefix that is not text (nor a compressed stream) rules the span out
+            // Why: most candidates are identifiers, paths and random tokens; a prefix that is
+            // not text (nor a compressed stream) rules the span out without an allocation,
             // before the whole of a long run (an embedded image or font) is decoded.
-            let head = &encoded[..encoded.len().min(32) / 4 * 4];
-            let mut probe = Vec::new();
-            base64_into(head, kind, &mut probe)?;
-            if !text_like_prefix(&probe) && compression(&probe).is_none() {
+            let head = base64_head(encoded, kind == Kind::Base64Url)?;
+            if !text_like_prefix(&head) && compression(&head).is_none() {
                 return None;
             }
             base64_into(encoded, kind, out)?;
@@ -505,6 +564,51 @@ pub fn decode(
     }
     *budget = budget.saturating_sub(out.len());
     Some(chain)
+}
+
+/// The values of base64 digits (standard and URL-safe alike; 0xFF: not a digit).
+static DIGIT: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+/// The first 12 bytes a base64 run decodes to (its first 16 digits; `url` picks the
+/// alphabet), or `None` if they are not all digits of it.
+fn base64_head(encoded: &[u8], url: bool) -> Option<[u8; 12]> {
+    let digits = encoded.get(..16)?;
+    let mut out = [0u8; 12];
+    for (group, bytes) in digits.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let mut v = 0u32;
+        for &c in group {
+            let ok = if url {
+                !matches!(c, b'+' | b'/')
+            } else {
+                !matches!(c, b'-' | b'_')
+            };
+            let d = DIGIT[c as usize];
+            if d == 0xFF || !ok {
+                return None;
+            }
+            v = v << 6 | u32::from(d);
+        }
+        bytes.copy_from_slice(&v.to_be_bytes()[1..]);
+    }
+    Some(out)
 }
 
 /// Standard or URL-safe base64, padding optional, whitespace (line wrapping) skipped.
@@ -670,15 +774,31 @@ mod tests {
     }
 
     #[test]
+    fn the_word_test_agrees_with_the_table() {
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                let mut word = [b'A'; 8];
+                word[lane] = b;
+                assert_eq!(
+                    all_base64(u64::from_le_bytes(word)),
+                    is_b64(b) || b == b'=',
+                    "byte {b:#04x} in lane {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn runs_are_classified() {
         let hex = "70617373776f72643d68756e74657232";
-        let text = format!("a = {hex}\nb = cGFzc3dvcmQ9aHVudGVyMg\nc = cGFz-3dvcmQ9aHVudGVyMg_x\n");
+        let text =
+            format!("a = {hex}\nb = cGFzc3dvcmQ9aHVudGVyMg==\nc = cGFz-3dvcmQ9aHVudGVyMg_x\n");
         let got = spans(&text);
         assert_eq!(
             got,
             vec![
                 (Kind::Hex, hex),
-                (Kind::Base64, "cGFzc3dvcmQ9aHVudGVyMg"),
+                (Kind::Base64, "cGFzc3dvcmQ9aHVudGVyMg=="),
                 (Kind::Base64Url, "cGFz-3dvcmQ9aHVudGVyMg_x"),
             ]
         );
@@ -686,6 +806,25 @@ mod tests {
         assert!(spans("some_really_long_snake_case_identifier").is_empty());
         assert!(spans("AAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_empty());
         assert!(spans("abcDEF+ghiJKL/mno_PQRs-tuv").is_empty());
+    }
+
+    #[test]
+    fn a_run_is_found_wherever_it_starts_and_ends() {
+        let value = "cGFzc3dvcmQ9aHVudGVyMg==";
+        for before in 0..20 {
+            for after in 0..20 {
+                let text = format!("{}{value}{}", " ".repeat(before), ";".repeat(after));
+                let got = spans(&text);
+                assert_eq!(
+                    got,
+                    vec![(Kind::Base64, value)],
+                    "{before} before, {after} after"
+                );
+            }
+        }
+        let unpadded = "cGFzc3dvcmQ9aHVudGVyMgx";
+        assert_eq!(spans(&format!(" {unpadded} {unpadded}")).len(), 0);
+        assert_eq!(spans(&format!(" {unpadded}x")).len(), 1);
     }
 
     #[test]

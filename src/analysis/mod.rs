@@ -270,10 +270,12 @@ impl<'a> Context<'a> {
     }
 
     /// A located finding of rule `rule` with this secret at this region.
-    fn push(&mut self, rule: usize, region: Region, secret: Secret, found: &Match) {
+    fn push(&mut self, rule: usize, at: (Region, (usize, usize)), secret: Secret, found: &Match) {
+        let (region, span) = at;
         self.located.push(Located {
             rule,
             region,
+            span,
             secret,
             validation: found.validation,
             confidence: found.confidence,
@@ -332,7 +334,7 @@ impl Pass for Judge {
             }
             let (start, end) = locator.locate_span(m.secret.0, m.secret.1);
             let secret = secret_of(&cx.input[m.secret.0..m.secret.1]);
-            cx.push(m.rule, Region::of(start, end), secret, m);
+            cx.push(m.rule, (Region::of(start, end), m.secret), secret, m);
         }
         cx.work.matches = matches;
     }

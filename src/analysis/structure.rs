@@ -45,7 +45,7 @@ impl Pass for Notebook {
                 continue;
             }
             let (s, e) = locator.locate_span(start, last + 1);
-            cx.push(m.rule, Region::of(s, e), secret, m);
+            cx.push(m.rule, (Region::of(s, e), (start, last + 1)), secret, m);
         }
     }
 }
@@ -92,7 +92,7 @@ impl Pass for KubernetesSecret {
                 cx.scan_text(&v.value, &mut inner);
                 for m in &inner {
                     let secret = Secret::new(&v.value[m.secret.0..m.secret.1]);
-                    cx.push(m.rule, region, secret, m);
+                    cx.push(m.rule, (region, v.span), secret, m);
                     if let Some(l) = cx.located.last_mut() {
                         l.decoded.clone_from(&chain);
                     }
@@ -125,6 +125,7 @@ impl Pass for KubernetesSecret {
                 Some(Located {
                     rule: r,
                     region,
+                    span: v.span,
                     secret: Secret::new(secret),
                     validation,
                     confidence: confidence_of(rule, validation),

@@ -29,6 +29,9 @@ pub struct Locator<'a> {
     pos: usize,
     line: usize,
     line_start: usize,
+    /// Code points from `line_start` to `pos`. Why: a minified file is one long line, and
+    /// counting from the line start for every offset would be quadratic.
+    column: usize,
 }
 
 impl<'a> Locator<'a> {
@@ -39,6 +42,7 @@ impl<'a> Locator<'a> {
             pos: 0,
             line: 1,
             line_start: 0,
+            column: 0,
         }
     }
 
@@ -48,18 +52,21 @@ impl<'a> Locator<'a> {
         if offset < self.pos {
             *self = Locator::new(self.text);
         }
+        let mut from = self.pos;
         for nl in memchr::memchr_iter(b'\n', &self.text[self.pos..offset]) {
             self.line += 1;
             self.line_start = self.pos + nl + 1;
+            from = self.line_start;
+            self.column = 0;
         }
-        self.pos = offset;
-        let column = 1 + self.text[self.line_start..offset]
+        self.column += self.text[from..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count();
+        self.pos = offset;
         LineCol {
             line: self.line,
-            column,
+            column: self.column + 1,
         }
     }
 
@@ -72,6 +79,7 @@ impl<'a> Locator<'a> {
             pos: self.pos,
             line: self.line,
             line_start: self.line_start,
+            column: self.column,
         };
         (s, probe.locate(end.max(start)))
     }
