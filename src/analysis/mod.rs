@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | 1 | keyword prefilter + rule regexes → candidates | [`crate::detect::Detector::find`] |
 //! | 2 | filters, offline checks, context, overlaps → located matches (less inline allows) | [`crate::detect::Detector::judge`], here |
-//! | 3 | structure and CI: Kubernetes Secrets, notebooks, CI/CD configuration | [`structure`], [`ci`] |
+//! | 3 | structure and CI: Kubernetes Secrets, notebooks, CI/CD configuration | `analysis/structure.rs`, `analysis/ci.rs` |
 //! | 4 | decoding: base64, hex, percent, string escapes, gzip/zlib; each decoded span goes back through 1–4 | [`decode`] |
 //!
 //! A later pass (live verification, a learned post-filter) is one more [`Pass`] in

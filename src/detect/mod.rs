@@ -361,7 +361,7 @@ impl Detector {
         }
     }
 
-    /// The second pass: judges each candidate ([`Detector::judge_one`]: filters, offline
+    /// The second pass: judges each candidate (filters, offline
     /// check, context), then resolves overlaps (a specific rule over a generic one, a rule over
     /// one it supersedes, a malformed known token over weaker rules). Matches go into `out`
     /// (cleared first), sorted by secret offset.
