@@ -14,6 +14,15 @@
 //! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit
 //! min_confidence = "medium"          # low | medium | high: hide findings below this
 //! decode_depth = 2                   # encodings deep to decode (0 = off)
+//!
+//! [verify]                           # used with --verify
+//! endpoints = { github = "https://github.example.com/api/v3" }  # replaces a provider's API origin
+//! timeout = 10                       # seconds per request
+//! concurrency = 32                   # requests in flight, in all
+//! per_provider = 8                   # requests in flight to one provider
+//! rate = 25                          # requests started per second to one provider
+//! retries = 2                        # after a 429 or 5xx, with backoff
+//! max_age_hours = 24                 # how long an `org` store's cached result stays fresh
 //! ```
 
 use std::{
@@ -76,6 +85,14 @@ pub enum ConfigError {
     /// A size does not parse.
     #[error("invalid size {0:?}: use a number of bytes or a suffix K, M or G (KiB, MiB, GiB)")]
     Size(String),
+    /// The `[verify]` section is not valid.
+    #[error("invalid config file {path}: {message}")]
+    Verify {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Rules failed to load.
     #[error(transparent)]
     Rules(#[from] LoadError),
@@ -106,6 +123,72 @@ pub struct ConfigFile {
     /// `[scan]`
     #[serde(default)]
     pub scan: ScanSection,
+    /// `[verify]`
+    #[serde(default)]
+    pub verify: VerifySection,
+}
+
+/// `[verify]` of the configuration file (used with `--verify`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySection {
+    /// Providers' API origins replaced, keyed by the rule id's provider part.
+    #[serde(default)]
+    pub endpoints: std::collections::BTreeMap<String, String>,
+    /// Seconds before one request times out (default 10).
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// Requests in flight at once (default 32).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Requests in flight at once to one provider (default 8).
+    #[serde(default)]
+    pub per_provider: Option<usize>,
+    /// Requests started per second to one provider (default 25).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Retries after a 429 or 5xx (default 2).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Hours a result cached in an `org` store stays fresh (default 24).
+    #[serde(default)]
+    pub max_age_hours: Option<f64>,
+}
+
+impl VerifySection {
+    /// The verification settings this section asks for.
+    pub fn settings(&self) -> Result<crate::verify::Settings, String> {
+        let d = crate::verify::Settings::default();
+        for (provider, url) in &self.endpoints {
+            crate::verify::check_endpoint(url)
+                .map_err(|e| format!("[verify.endpoints] {provider}: {e}"))?;
+        }
+        let secs = |v: Option<f64>, what: &str, default: std::time::Duration| match v {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => {
+                Ok(std::time::Duration::from_secs_f64(s))
+            }
+            Some(s) => Err(format!("[verify] {what} = {s} is not a positive number")),
+        };
+        let rate = self.rate.unwrap_or(d.rate);
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!("[verify] rate = {rate} is not a positive number"));
+        }
+        Ok(crate::verify::Settings {
+            endpoints: self.endpoints.clone(),
+            timeout: secs(self.timeout, "timeout", d.timeout)?,
+            concurrency: self.concurrency.unwrap_or(d.concurrency).clamp(1, 1024),
+            per_provider: self.per_provider.unwrap_or(d.per_provider).clamp(1, 1024),
+            rate,
+            retries: self.retries.unwrap_or(d.retries).min(10),
+            backoff: d.backoff,
+            max_age: secs(
+                self.max_age_hours.map(|h| h * 3600.0),
+                "max_age_hours",
+                d.max_age,
+            )?,
+        })
+    }
 }
 
 /// `[rules]` of the configuration file.
@@ -226,6 +309,8 @@ pub struct ScanSettings {
     pub small_inputs: bool,
     /// `--decode-depth`, overriding the configuration file.
     pub decode_depth: Option<u8>,
+    /// `--verify`: ask providers whether secrets are live.
+    pub verify: bool,
 }
 
 impl ScanSettings {
@@ -256,6 +341,8 @@ pub struct ScanConfig {
     pub min_confidence: Confidence,
     /// Ignore file and baseline.
     pub suppressions: Suppressions,
+    /// How to verify, when `--verify` asked for it.
+    pub verify: Option<crate::verify::Settings>,
 }
 
 impl ScanConfig {
@@ -325,6 +412,18 @@ impl ScanConfig {
             .map(Baseline::load)
             .transpose()?;
         let binary_paths = rules.binary_paths();
+        let verify = if settings.verify {
+            Some(
+                file.verify
+                    .settings()
+                    .map_err(|message| ConfigError::Verify {
+                        path: config_path.clone().unwrap_or_default(),
+                        message,
+                    })?,
+            )
+        } else {
+            None
+        };
         Ok(ScanConfig {
             min_confidence: settings
                 .min_confidence
@@ -343,6 +442,7 @@ impl ScanConfig {
                         .decode_depth
                         .or(file.scan.decode_depth)
                         .unwrap_or(analysis::DEFAULT_DECODE_DEPTH),
+                    companions: settings.verify,
                 },
             ),
             fs: FsOptions {
@@ -355,6 +455,7 @@ impl ScanConfig {
             },
             config_file: config_path,
             warnings,
+            verify,
         })
     }
 }

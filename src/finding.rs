@@ -201,6 +201,11 @@ pub struct Finding {
     pub image: Option<Arc<ImageProvenance>>,
     /// The encodings the secret was found under, outermost first (empty: found as written).
     pub decoded: Vec<Encoding>,
+    /// The other half of a two-part secret found near it (an AWS secret key's key id), for
+    /// live verification; never reported.
+    pub companion: Option<Secret>,
+    /// What the provider said when asked (`--verify`).
+    pub verification: Option<Arc<crate::verify::Verification>>,
 }
 
 /// A match located in its blob: rule index, region and secret, before it is given a place.
@@ -224,6 +229,8 @@ pub struct Located {
     /// The encodings the secret was found under, outermost first (empty: found as written).
     /// The region is then that of the encoded text.
     pub decoded: Vec<Encoding>,
+    /// The other half of a two-part secret found near it (see [`Finding::companion`]).
+    pub companion: Option<Secret>,
 }
 
 /// An encoding the decode pass undid.

@@ -22,3 +22,4 @@ pub mod sources;
 pub mod store;
 pub mod suppress;
 pub mod timestamp;
+pub mod verify;

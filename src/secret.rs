@@ -39,6 +39,11 @@ impl Secret {
         }
     }
 
+    /// Whether only the redacted form is known (read back from a store).
+    pub fn is_withheld(&self) -> bool {
+        self.withheld
+    }
+
     /// The value itself (for a [withheld](Secret::withheld) secret, its redacted form). Call only
     /// when the user asked to see secrets.
     pub fn expose(&self) -> &str {

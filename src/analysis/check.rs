@@ -106,6 +106,11 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
             report.problems.push(problem(message));
             continue;
         }
+        if let Some(c) = rule.verify.as_ref().and_then(|v| v.companion.as_ref())
+            && let Err(message) = c.check()
+        {
+            report.problems.push(problem(format!("verify: {message}")));
+        }
         for id in &rule.supersedes {
             let known = |s: &RuleSet| s.rules().iter().any(|r| &r.id == id);
             if !known(&set) && !builtin.as_ref().is_some_and(known) {

@@ -66,6 +66,7 @@ impl Pass for CiPass {
                 confidence: confidence_of(&rules[rule], validation),
                 ci,
                 decoded: Vec::new(),
+                companion: None,
             });
         }
     }

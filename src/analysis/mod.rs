@@ -12,8 +12,10 @@
 //! | 2 | filters, offline checks, context, overlaps → located matches (less inline allows) | [`crate::detect::Detector::judge`], here |
 //! | 3 | structure and CI: Kubernetes Secrets, notebooks, CI/CD configuration | `analysis/structure.rs`, `analysis/ci.rs` |
 //! | 4 | decoding: base64, hex, percent, string escapes, gzip/zlib; each decoded span goes back through 1–4 | [`decode`] |
+//! | 5 | companions (`--verify` only): the other half of a two-part secret, near it | here |
 //!
-//! A later pass (live verification, a learned post-filter) is one more [`Pass`] in
+//! Live verification itself runs once per scan, after suppressions, over distinct secrets
+//! ([`crate::verify`]); a later pass (a learned post-filter) is one more [`Pass`] in
 //! [`PASSES`]. The rule data that passes 1–2 interpret (validator, filter and context kinds)
 //! is in `rules`; passes never print and never read files.
 
@@ -45,6 +47,8 @@ pub struct Settings {
     pub inline_allow: bool,
     /// How many encodings deep to decode (0 = no decoding).
     pub decode_depth: u8,
+    /// Look for the other half of two-part secrets near them (for `--verify`).
+    pub companions: bool,
 }
 
 impl Default for Settings {
@@ -52,6 +56,7 @@ impl Default for Settings {
         Settings {
             inline_allow: true,
             decode_depth: DEFAULT_DECODE_DEPTH,
+            companions: false,
         }
     }
 }
@@ -157,6 +162,8 @@ impl Analyzer {
             confidence: located.confidence,
             details: validate::details(rule.validate, located.secret.expose().as_bytes()),
             decoded: located.decoded.clone(),
+            companion: located.companion.clone(),
+            verification: None,
         }
         .with_context_note()
     }
@@ -189,14 +196,42 @@ pub trait Pass: Sync {
 }
 
 /// The passes, in order.
-pub static PASSES: [&dyn Pass; 6] = [
+pub static PASSES: [&dyn Pass; 7] = [
     &Find,
     &Judge,
     &ci::CiPass,
     &structure::Notebook,
     &structure::KubernetesSecret,
     &decode::Decode,
+    &Companions,
 ];
+
+/// Pass 5 (only for `--verify`): the other half of each two-part secret (an AWS secret key's
+/// key id, a Twilio auth token's account SID), found nearest to it in the blob, as its rule's
+/// `verify.companion` pattern says.
+struct Companions;
+
+impl Pass for Companions {
+    fn name(&self) -> &'static str {
+        "companions"
+    }
+
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        cx.analyzer.settings.companions && cx.depth == 0 && !cx.located.is_empty()
+    }
+
+    fn run(&self, cx: &mut Context<'_>) {
+        let detector = &cx.analyzer.detector;
+        for l in &mut cx.located {
+            let rule = detector.rule(l.rule);
+            if let Some(c) = rule.verify.as_ref().and_then(|v| v.companion.as_ref()) {
+                l.companion = c
+                    .nearest(cx.input, l.span)
+                    .map(|v| Secret::new(v.as_bytes()));
+            }
+        }
+    }
+}
 
 impl<'a> Context<'a> {
     fn run(&mut self) {
@@ -281,6 +316,7 @@ impl<'a> Context<'a> {
             confidence: found.confidence,
             ci: None,
             decoded: Vec::new(),
+            companion: None,
         });
     }
 }

@@ -131,6 +131,7 @@ impl Pass for KubernetesSecret {
                     confidence: confidence_of(rule, validation),
                     ci: None,
                     decoded: chain.clone(),
+                    companion: None,
                 })
             });
             if let Some(s) = structural {

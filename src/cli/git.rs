@@ -38,8 +38,9 @@ pub struct GitArgs {
     /// Also scan blobs no commit reaches (dangling and unreachable objects)
     #[arg(long, conflicts_with = "staged")]
     pub all_objects: bool,
-    /// Pre-commit: scan only the lines the index adds over HEAD; fails closed
-    #[arg(long)]
+    /// Pre-commit: scan only the lines the index adds over HEAD; fails closed (never verifies:
+    /// a hook must not send anything anywhere)
+    #[arg(long, conflicts_with = "verify")]
     pub staged: bool,
     /// Shared scan and output options
     #[command(flatten)]

@@ -9,6 +9,7 @@ pub mod image;
 pub mod lifecycle;
 pub mod org;
 mod progress;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 
@@ -91,6 +92,8 @@ pub enum Command {
     Ignore(lifecycle::IgnoreCommand),
     /// Print the revoke-and-rotate playbook of a rule (or of a secret id from a report)
     Explain(lifecycle::ExplainArgs),
+    /// Revoke leaked secrets through their providers' APIs (a dry run unless --yes)
+    Revoke(revoke::RevokeArgs),
 }
 
 /// `--format`.
@@ -198,6 +201,31 @@ pub struct ScanOptions {
     /// (0 = no decoding) [default: 2, or the config file's scan.decode_depth]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
     pub decode_depth: Option<u8>,
+    /// Ask each secret's provider whether it is live: one read-only request per distinct
+    /// secret, to the provider's documented API only (see [verify] in the config file)
+    #[arg(long)]
+    pub verify: bool,
+    /// Show only secrets their provider confirmed active (the rest are counted)
+    #[arg(long, requires = "verify")]
+    pub only_verified: bool,
+    /// Which findings fail the run (exit code): any finding, or only secrets confirmed active
+    /// (needs --verify) [default: any]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHICH",
+        requires_if("active", "verify")
+    )]
+    pub fail_on: Option<FailOn>,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding fails the run.
+    Any,
+    /// Only a secret its provider confirmed active fails the run.
+    Active,
 }
 
 impl ScanOptions {
@@ -218,6 +246,7 @@ impl ScanOptions {
             no_ignore_file: false,
             small_inputs: false,
             decode_depth: self.decode_depth,
+            verify: self.verify,
         }
     }
 }
@@ -240,6 +269,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Command::Baseline(c) => lifecycle::baseline(&args.global, c),
         Command::Ignore(c) => lifecycle::ignore(&args.global, c),
         Command::Explain(a) => lifecycle::explain(a),
+        Command::Revoke(a) => revoke::run(&args.global, a),
     }
 }
 

@@ -334,6 +334,12 @@ pub struct ReportArgs {
     /// Exit code when findings exist
     #[arg(long, value_name = "N", default_value_t = EXIT_FINDINGS)]
     pub exit_code: u8,
+    /// Show only secrets `org --verify` found active
+    #[arg(long)]
+    pub only_verified: bool,
+    /// Which findings fail the run: any, or only secrets `org --verify` found active
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub fail_on: Option<super::FailOn>,
 }
 
 /// Runs `report`.
@@ -361,6 +367,9 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
         min_confidence: args.min_confidence,
         no_progress: true,
         decode_depth: None,
+        verify: false,
+        only_verified: args.only_verified,
+        fail_on: args.fail_on,
     };
     let settings = ScanSettings {
         small_inputs: true,

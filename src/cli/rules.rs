@@ -63,6 +63,10 @@ struct ListedRule<'a> {
     class: &'static str,
     keywords: &'a [String],
     source: &'a str,
+    /// `--verify` can ask the provider whether a secret is live.
+    verifiable: bool,
+    /// `leakhound revoke` can revoke it.
+    revocable: bool,
 }
 
 /// Runs a `rules` subcommand.
@@ -91,6 +95,8 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
             class: r.class.as_str(),
             keywords: &r.keywords,
             source: &r.source,
+            verifiable: r.verify.is_some(),
+            revocable: r.revoke.is_some(),
         })
         .collect();
     match args.format {
@@ -122,7 +128,13 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
                     r.keywords.join(", ")
                 )?;
             }
-            writeln!(out, "{} rules", listed.len())?;
+            writeln!(
+                out,
+                "{} rules ({} verifiable with --verify, {} revocable with `leakhound revoke`)",
+                listed.len(),
+                listed.iter().filter(|r| r.verifiable).count(),
+                listed.iter().filter(|r| r.revocable).count()
+            )?;
         }
     }
     out.flush()?;

@@ -106,8 +106,9 @@ pub(crate) fn scan(
     Ok((config, outcome, root))
 }
 
-/// Renders the outcome and picks the exit code: 2 if any input could not be read (the result is
-/// incomplete), else the findings code if there are findings, else 0.
+/// Verifies (with `--verify`, unless the caller did), renders the outcome and picks the exit
+/// code: 2 if any input could not be read (the result is incomplete), else the findings code
+/// if there are findings (with `--fail-on active`: if any is active), else 0.
 pub(crate) fn finish(
     global: &GlobalArgs,
     options: &ScanOptions,
@@ -126,6 +127,19 @@ pub(crate) fn finish(
         &mut outcome.stats.suppressed,
         &mut used,
     );
+    if let Some(settings) = &config.verify
+        && outcome.stats.verification.is_none()
+    {
+        let verifier = crate::verify::Verifier::new(settings.clone());
+        let summary =
+            verifier.verify_findings(&mut outcome.findings, config.detector().rules(), None);
+        outcome.stats.verification = Some(summary);
+    }
+    if options.only_verified {
+        let before = outcome.findings.len();
+        outcome.findings.retain(is_active);
+        outcome.stats.unverified_hidden = (before - outcome.findings.len()) as u64;
+    }
     for f in &outcome.findings {
         *outcome.stats.by_rule.entry(f.rule_id.clone()).or_default() += 1;
     }
@@ -154,7 +168,7 @@ pub(crate) fn finish(
     let reporter = report::reporter(format);
     match &options.output {
         Some(path) => {
-            let file = File::create(path)
+            let file = create_report(path, options.show_secrets)
                 .with_context(|| format!("failed to create {}", path.display()))?;
             let mut w = BufWriter::new(file);
             reporter
@@ -181,12 +195,40 @@ pub(crate) fn finish(
     }
     let code = if outcome.stats.errors > 0 {
         EXIT_ERROR
-    } else if outcome.findings.is_empty() {
+    } else if outcome.findings.is_empty()
+        || (options.fail_on == Some(super::FailOn::Active)
+            && !outcome.findings.iter().any(is_active))
+    {
         EXIT_CLEAN
     } else {
         options.exit_code
     };
     Ok(ExitCode::from(code))
+}
+
+/// Creates a report file; one that holds secret values is readable by its owner only (0600).
+fn create_report(path: &Path, secrets: bool) -> std::io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secrets {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        o.mode(0o600);
+        let file = o.open(path)?;
+        // Why: the mode applies only to a new file; an existing one keeps its own.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        return Ok(file);
+    }
+    #[cfg(not(unix))]
+    let _ = secrets;
+    o.open(path)
+}
+
+/// Whether the provider confirmed a finding's secret active.
+fn is_active(f: &crate::finding::Finding) -> bool {
+    f.verification
+        .as_ref()
+        .is_some_and(|v| v.status == crate::verify::Status::Active)
 }
 
 /// The scan root: the only directory named, or the working directory.

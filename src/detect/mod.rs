@@ -235,6 +235,11 @@ impl Detector {
         &self.rules
     }
 
+    /// The rules this detector runs, shared.
+    pub fn shared_rules(&self) -> Arc<RuleSet> {
+        Arc::clone(&self.rules)
+    }
+
     /// The rule with this index (from [`Match::rule`]).
     pub fn rule(&self, index: usize) -> &Rule {
         &self.rules.rules()[index]

@@ -66,6 +66,17 @@ pub struct Stats {
     /// Findings by repository (organization scans and reports).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_repository: BTreeMap<String, u64>,
+    /// What live verification did (`--verify`): distinct secrets by status, cached results,
+    /// requests by provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::verify::Summary>,
+    /// Findings hidden by `--only-verified` (not confirmed active).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unverified_hidden: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The result of a scan.
@@ -154,6 +165,8 @@ impl Counters {
                 inline: self.inline_suppressed.into_inner(),
                 ..Default::default()
             },
+            verification: None,
+            unverified_hidden: 0,
         }
     }
 }

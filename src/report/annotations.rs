@@ -44,6 +44,9 @@ impl Reporter for GithubReporter {
             if let Some(chain) = f.decode_chain() {
                 text.push_str(&format!(" (found encoded: {chain})"));
             }
+            if let Some(v) = &f.verification {
+                text.push_str(&format!(". Live: {}", super::text::verification_line(v)));
+            }
             text.push_str(&format!(
                 ". Revoke: {}",
                 f.remediation.revoke.lines().next().unwrap_or("")

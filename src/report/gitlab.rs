@@ -47,6 +47,9 @@ impl Reporter for GitlabReporter {
                 if let Some(chain) = f.decode_chain() {
                     description = format!("Found encoded ({chain}).\n\n{description}");
                 }
+                if let Some(v) = &f.verification {
+                    description = format!("Live check: {}.\n\n{description}", super::text::verification_line(v));
+                }
                 json!({
                     "id": id,
                     "category": "secret_detection",

@@ -41,6 +41,7 @@
 //! | `note` | string | only when context changes the advice, e.g. a secret only in git history |
 //! | `image`, `image_digest`, `layer_index`, `layer_digest`, `created_by`, `deleted_in_final_image` | | image findings: the image, its digest, the layer (absent for findings in the image config, whose `path` is `[image config] Env[2]` and so on), the instruction that created the layer, and whether a later layer deleted or replaced the file |
 //! | `ci_system`, `job`, `step`, `detail` | string | CI configuration findings: the CI system, the job and step, and what exactly is wrong |
+//! | `verification` | object | only with `--verify`: what the provider said. `status` is `active` (it works now), `inactive` (revoked, expired or never valid) or `unknown`; `detail` says why (`the provider accepted it (HTTP 200)`, `timeout`, `rate limited (HTTP 429)`, `provider error (HTTP 503)`, `unsupported: no live check for this rule`, `needs an endpoint: …`); `checked_at` (RFC 3339); `identity` (login, account, ARN) and `scopes` where the provider returns them. The offline `validation` field is independent of it |
 //! | `decoded` | array of strings | only for a secret found encoded: the encodings undone, outermost first (`"base64"`, `"hex"`, `"percent"`, `"escape"`, `"gzip"`, `"zlib"`); `line`..`end_column` are then those of the encoded text, and `secret`/`secret_id` those of the decoded secret |
 //!
 //! Findings of `leakhound git` add:
@@ -59,6 +60,11 @@
 //! store keeps no secret values. Their `stats` add `repositories`, `new_blobs` (blobs scanned
 //! for the first time: 0 when an incremental re-run finds nothing new), `known_blobs` and
 //! `by_repository` (findings per repository).
+//!
+//! With `--verify`, `stats.verification` counts distinct secrets by status (`active`,
+//! `inactive`, `unknown`), results taken from the `org` store's cache (`cached`) and
+//! `requests` sent by provider (retries included); `stats.unverified_hidden` counts findings
+//! `--only-verified` hid.
 
 use std::io::{self, Write};
 
@@ -212,6 +218,9 @@ pub struct JsonSecretFields<'a> {
     /// Context-specific advice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
+    /// What the provider said (`--verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a crate::verify::Verification>,
 }
 
 impl<'a> JsonSecretFields<'a> {
@@ -230,6 +239,7 @@ impl<'a> JsonSecretFields<'a> {
             confidence: f.confidence.as_str(),
             details: f.details.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             note,
+            verification: f.verification.as_deref(),
         }
     }
 }

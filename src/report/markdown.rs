@@ -79,10 +79,18 @@ impl Reporter for MarkdownReporter {
             writeln!(out, "- Rule: `{}`", f.rule_id)?;
             writeln!(
                 out,
-                "- Confidence: {} ({})\n",
+                "- Confidence: {} ({})",
                 f.confidence.as_str(),
                 f.validation.as_str()
             )?;
+            if let Some(v) = &f.verification {
+                writeln!(
+                    out,
+                    "- Live: **{}**",
+                    md(&super::text::verification_line(v))
+                )?;
+            }
+            writeln!(out)?;
             if let Some(note) = g.places.iter().find_map(|p| p.note) {
                 writeln!(out, "> **Note:** {note}\n")?;
             }

@@ -213,6 +213,37 @@ pub fn summary_line(report: &Report<'_>) -> String {
     if st.warnings > 0 {
         parts.push(plural(st.warnings as usize, "warning", "warnings"));
     }
+    if let Some(v) = &st.verification {
+        let mut line = format!(
+            "verified {}: {} active, {} inactive, {} unknown",
+            plural(
+                (v.active + v.inactive + v.unknown) as usize,
+                "distinct secret",
+                "distinct secrets"
+            ),
+            v.active,
+            v.inactive,
+            v.unknown
+        );
+        if v.cached > 0 {
+            line.push_str(&format!(" ({} from the store's cache)", v.cached));
+        }
+        let by: Vec<String> = v.requests.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        line.push_str(&format!(
+            "; {}",
+            plural(v.total_requests() as usize, "request", "requests")
+        ));
+        if !by.is_empty() {
+            line.push_str(&format!(" ({})", by.join(", ")));
+        }
+        parts.push(line);
+    }
+    if st.unverified_hidden > 0 {
+        parts.push(format!(
+            "{} not confirmed active hidden (--only-verified)",
+            plural(st.unverified_hidden as usize, "finding", "findings")
+        ));
+    }
     let sup = st.suppressed;
     if sup.total() > 0 {
         let mut by: Vec<String> = Vec::new();

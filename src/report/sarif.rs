@@ -197,6 +197,12 @@ impl Reporter for SarifReporter {
                     text.push(' ');
                     text.push_str(note);
                 }
+                if let Some(v) = &f.verification {
+                    text.push_str(&format!(
+                        " Live check: {}.",
+                        super::text::verification_line(v)
+                    ));
+                }
                 let mut fingerprints = BTreeMap::new();
                 fingerprints.insert("secretId/v1".to_owned(), f.secret_id.clone());
                 let mut props = BTreeMap::new();
@@ -223,6 +229,9 @@ impl Reporter for SarifReporter {
                 }
                 if !f.decoded.is_empty() {
                     props.insert("decoded".to_owned(), serde_json::json!(f.decoded));
+                }
+                if let Some(v) = &f.verification {
+                    props.insert("verification".to_owned(), serde_json::json!(v.as_ref()));
                 }
                 if let Some(g) = &f.git {
                     if let Some(repo) = &g.repository {

@@ -7,7 +7,33 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Effects, Style};
 
 use super::{Report, Reporter, group, plural, shown_secret, summary_line};
-use crate::{finding::Finding, rules::Severity};
+use crate::{
+    finding::Finding,
+    rules::Severity,
+    verify::{Status, Verification},
+};
+
+/// `active (octocat; scopes repo, gist): the provider accepted it (HTTP 200)`.
+pub(super) fn verification_line(v: &Verification) -> String {
+    let mut who: Vec<String> = Vec::new();
+    if let Some(id) = &v.identity {
+        who.push(id.clone());
+    }
+    if !v.scopes.is_empty() {
+        who.push(format!("scopes {}", v.scopes.join(", ")));
+    }
+    let who = if who.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", who.join("; "))
+    };
+    format!(
+        "{}{who}: {}, checked {}",
+        v.status.as_str(),
+        v.detail,
+        v.checked_at
+    )
+}
 
 pub(super) struct TextReporter;
 
@@ -99,6 +125,14 @@ impl Reporter for TextReporter {
             if !f.details.is_empty() {
                 let d: Vec<String> = f.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 writeln!(out, "  {dim}{}{dim:#}", d.join(" "))?;
+            }
+            if let Some(v) = &f.verification {
+                let style = match v.status {
+                    Status::Active => paint(AnsiColor::Red.on_default().effects(Effects::BOLD)),
+                    Status::Inactive => dim,
+                    Status::Unknown => warn,
+                };
+                writeln!(out, "  {style}live: {}{style:#}", verification_line(v))?;
             }
             if g.places.len() > 1 {
                 writeln!(

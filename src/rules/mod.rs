@@ -6,7 +6,7 @@
 //! input whose keywords select the rule, so that start-up stays in milliseconds; user rule files
 //! compile eagerly so that a bad pattern is reported before the scan starts.
 
-mod syntax;
+pub(crate) mod syntax;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -168,6 +168,10 @@ pub struct Rule {
     pub supersedes: Vec<String>,
     /// Revoke-and-rotate guidance.
     pub remediation: Arc<Remediation>,
+    /// How to ask the provider whether a secret is live (`--verify`).
+    pub verify: Option<Arc<crate::verify::spec::VerifySpec>>,
+    /// How to revoke a secret with nothing but the secret (`leakhound revoke`).
+    pub revoke: Option<Arc<crate::verify::spec::RevokeSpec>>,
     /// Texts that must produce a finding of this rule.
     pub examples: Vec<String>,
     /// Texts that must not produce a finding of this rule.
@@ -596,11 +600,31 @@ fn validate(
     if eager {
         check_pattern(&s.pattern).map_err(invalid)?;
     }
+    let verify = s
+        .verify
+        .clone()
+        .map(|v| crate::verify::spec::VerifySpec::from_syntax(v, eager))
+        .transpose()
+        .map_err(|e| invalid(format!("verify: {e}")))?
+        .map(Arc::new);
+    let revoke = s
+        .revoke
+        .clone()
+        .map(crate::verify::spec::RevokeSpec::from_syntax)
+        .transpose()
+        .map_err(|e| invalid(format!("revoke: {e}")))?
+        .map(Arc::new);
     let remediation = match (&s.remediation, default_remediation) {
         (Some(r), _) | (None, Some(r)) => {
             let mut rem = Remediation::from_syntax(r, provider, s.severity);
             if let Some(rotation) = &s.rotation {
                 rem.rotation = rotation.trim().to_owned();
+            }
+            if revoke.is_some() {
+                rem.revoke = format!(
+                    "{} (`leakhound revoke` can do this step: it revokes the token through the provider's API.)",
+                    rem.revoke.trim_end()
+                );
             }
             Arc::new(rem)
         }
@@ -648,6 +672,8 @@ fn validate(
         multiline: s.multiline,
         filters: s.filters,
         remediation,
+        verify,
+        revoke,
         examples: s.examples,
         negative_examples: s.negative_examples,
         source: source.to_owned(),

@@ -63,10 +63,95 @@ pub(crate) struct RuleSyntax {
     pub(crate) rotation: Option<String>,
     #[serde(default)]
     pub(crate) remediation: Option<RemediationSyntax>,
+    /// How to ask the provider whether a secret is live.
+    #[serde(default)]
+    pub(crate) verify: Option<VerifySyntax>,
+    /// How to revoke a secret with nothing but the secret.
+    #[serde(default)]
+    pub(crate) revoke: Option<RevokeSyntax>,
     #[serde(default)]
     pub(crate) examples: Vec<String>,
     #[serde(default)]
     pub(crate) negative_examples: Vec<String>,
+}
+
+/// A rule's live check as written in YAML (see `rules/README.md`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySyntax {
+    /// `METHOD URL`.
+    #[serde(default)]
+    pub request: Option<String>,
+    /// Request headers (templates).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP basic auth, `user:password` (a template).
+    #[serde(default)]
+    pub basic: Option<String>,
+    /// A form body (templates).
+    #[serde(default)]
+    pub form: std::collections::BTreeMap<String, String>,
+    /// A JSON body (a template; substitutions are JSON-escaped).
+    #[serde(default)]
+    pub json: Option<String>,
+    /// Statuses that mean live.
+    #[serde(default)]
+    pub active: Vec<u16>,
+    /// Statuses that mean revoked or invalid.
+    #[serde(default)]
+    pub inactive: Vec<u16>,
+    /// A JSON pointer that must hold `true` for the secret to be live.
+    #[serde(default)]
+    pub ok: Option<String>,
+    /// A JSON pointer to who the secret belongs to.
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// A response header listing the scopes.
+    #[serde(default)]
+    pub scopes: Option<String>,
+    /// A pattern (capture 1) for the other half of a two-part secret.
+    #[serde(default)]
+    pub companion: Option<String>,
+    /// A verifier written in code.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The endpoint's documentation.
+    pub docs: String,
+}
+
+/// A rule's revocation as written in YAML (see `rules/README.md`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSyntax {
+    /// `METHOD URL`.
+    #[serde(default)]
+    pub request: Option<String>,
+    /// Request headers (templates).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP basic auth, `user:password` (a template).
+    #[serde(default)]
+    pub basic: Option<String>,
+    /// A form body (templates).
+    #[serde(default)]
+    pub form: std::collections::BTreeMap<String, String>,
+    /// A JSON body (a template; substitutions are JSON-escaped).
+    #[serde(default)]
+    pub json: Option<String>,
+    /// Statuses that mean revoked now.
+    #[serde(default)]
+    pub revoked: Vec<u16>,
+    /// A JSON pointer that must hold `true` for the token to count as revoked.
+    #[serde(default)]
+    pub ok: Option<String>,
+    /// Statuses that mean already revoked or invalid.
+    #[serde(default)]
+    pub inactive: Vec<u16>,
+    /// A revoker written in code.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The endpoint's documentation.
+    pub docs: String,
 }
 
 /// Remediation as written in YAML.

@@ -298,6 +298,8 @@ impl StoredFinding {
                 .filter_map(|e| crate::finding::Encoding::parse(e))
                 .collect(),
             secret: Secret::withheld(&m.preview),
+            companion: None,
+            verification: None,
             secret_id: m.secret_id.clone(),
             remediation,
             git: Some(GitProvenance {

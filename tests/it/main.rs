@@ -21,3 +21,4 @@ mod scan_image;
 mod staged;
 mod util;
 mod validate;
+mod verify;
