@@ -275,7 +275,123 @@ pub fn run(global: &GlobalArgs, args: &OrgArgs) -> anyhow::Result<ExitCode> {
     let names: BTreeSet<&str> = repos.iter().map(|r| r.name.as_str()).collect();
     let mut store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut outcome = from_store(&mut *store, &names, &config, outcome.stats)?;
+    if let Some(settings) = &config.verify {
+        let summary = verify_stored(
+            &mut *store,
+            &mut outcome.findings,
+            &config,
+            settings,
+            &repos,
+            &args.cache_dir,
+        )?;
+        outcome.stats.verification = Some(summary);
+    }
     finish(global, &args.options, &config, &mut outcome, None)
+}
+
+/// The store as a verification cache.
+struct StoreCache<'a>(&'a mut dyn Store);
+
+impl crate::verify::Cache for StoreCache<'_> {
+    fn get(&mut self, secret_id: &str, max_age: Duration) -> Option<crate::verify::Verification> {
+        self.0.verification(secret_id, max_age).ok().flatten()
+    }
+
+    fn put(&mut self, secret_id: &str, v: &crate::verify::Verification) {
+        let _ = self.0.record_verification(secret_id, v);
+    }
+}
+
+/// `org --verify`: each distinct verifiable secret is checked once, unless the store holds a
+/// result younger than `max_age_hours`. The store keeps no values, so those to check are read
+/// back from their blobs in the mirrors first.
+fn verify_stored(
+    store: &mut dyn Store,
+    findings: &mut [crate::finding::Finding],
+    config: &ScanConfig,
+    settings: &crate::verify::Settings,
+    repos: &[RepoSpec],
+    cache_dir: &Path,
+) -> anyhow::Result<crate::verify::Summary> {
+    use crate::{pipeline::org::Wanted, verify::Verification};
+    use std::{collections::HashMap, sync::Arc};
+    let rules = config.detector().rules();
+    let mut results: HashMap<String, Verification> = HashMap::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut cached = 0;
+    for f in findings.iter() {
+        if results.contains_key(&f.secret_id) || wanted.iter().any(|w| w.secret_id == f.secret_id) {
+            continue;
+        }
+        if rules.get(&f.rule_id).is_none_or(|r| r.verify.is_none()) {
+            results.insert(
+                f.secret_id.clone(),
+                Verification::unknown("unsupported: no live check for this rule"),
+            );
+            continue;
+        }
+        if let Some(v) = store.verification(&f.secret_id, settings.max_age)? {
+            cached += 1;
+            results.insert(f.secret_id.clone(), v);
+            continue;
+        }
+        let Some(g) = &f.git else { continue };
+        wanted.push(Wanted {
+            secret_id: f.secret_id.clone(),
+            repo: g.repository.as_deref().unwrap_or_default().to_owned(),
+            blob: g.blob.clone(),
+            path: f.origin.relative().to_owned(),
+        });
+    }
+    let values = crate::pipeline::org::recover_values(config, repos, cache_dir, &wanted);
+    let mut targets = Vec::new();
+    let mut ids = Vec::new();
+    for w in &wanted {
+        match values.get(&w.secret_id) {
+            Some((secret, companion)) => {
+                let rule = findings
+                    .iter()
+                    .find(|f| f.secret_id == w.secret_id)
+                    .and_then(|f| rules.get(&f.rule_id));
+                targets.push(rule.map(|rule| crate::verify::Target {
+                    rule,
+                    secret,
+                    companion: companion.as_ref(),
+                }));
+                ids.push(w.secret_id.as_str());
+            }
+            None => {
+                results.insert(
+                    w.secret_id.clone(),
+                    Verification::unknown("the value could not be read back from the repository"),
+                );
+            }
+        }
+    }
+    let verifier = crate::verify::Verifier::new(settings.clone());
+    let mut cache = StoreCache(store);
+    let (checked, mut summary) = verifier.verify(&targets, &ids, Some(&mut cache));
+    for (id, v) in ids.iter().zip(checked) {
+        results.insert((*id).to_owned(), v);
+    }
+    let (mut active, mut inactive, mut unknown) = (0, 0, 0);
+    for v in results.values() {
+        match v.status {
+            crate::verify::Status::Active => active += 1,
+            crate::verify::Status::Inactive => inactive += 1,
+            crate::verify::Status::Unknown => unknown += 1,
+        }
+    }
+    summary.active = active;
+    summary.inactive = inactive;
+    summary.unknown = unknown;
+    summary.cached += cached;
+    let shared: HashMap<String, Arc<Verification>> =
+        results.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+    for f in findings.iter_mut() {
+        f.verification = shared.get(&f.secret_id).cloned();
+    }
+    Ok(summary)
 }
 
 /// The findings of the repositories `names` (all if empty) as the reporters take them, sorted,
@@ -293,6 +409,15 @@ fn from_store(
         .map(|f| f.to_finding(config.detector().rules()))
         .collect();
     crate::pipeline::sort(&mut findings);
+    let kept: std::collections::HashMap<String, std::sync::Arc<crate::verify::Verification>> =
+        store
+            .verifications()?
+            .into_iter()
+            .map(|(id, v)| (id, std::sync::Arc::new(v)))
+            .collect();
+    for f in &mut findings {
+        f.verification = kept.get(&f.secret_id).cloned();
+    }
     for f in &findings {
         if let Some(r) = f.git.as_ref().and_then(|g| g.repository.as_deref()) {
             *stats.by_repository.entry(r.to_owned()).or_default() += 1;

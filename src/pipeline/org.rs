@@ -522,3 +522,67 @@ impl<'a> Scopes<'a> {
         }
     }
 }
+
+/// A secret whose value is wanted again (to verify it): where one copy of it lives.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    /// Its secret id.
+    pub secret_id: String,
+    /// The repository.
+    pub repo: String,
+    /// The blob id.
+    pub blob: String,
+    /// A path of the blob (path-scoped rules need it).
+    pub path: String,
+}
+
+/// Reads the values of stored secrets back from their repositories (the store keeps none):
+/// each blob is read from its mirror or local repository and analyzed again, and the match
+/// with the wanted secret id gives the value and its other half. Secrets whose blob cannot be
+/// read are left out.
+pub fn recover_values(
+    config: &ScanConfig,
+    repos: &[RepoSpec],
+    cache: &std::path::Path,
+    wanted: &[Wanted],
+) -> HashMap<String, (crate::secret::Secret, Option<crate::secret::Secret>)> {
+    let mut by_repo: HashMap<&str, Vec<&Wanted>> = HashMap::new();
+    for w in wanted {
+        by_repo.entry(w.repo.as_str()).or_default().push(w);
+    }
+    let analyzer = &config.analyzer;
+    let mut work = analyzer.workspace();
+    let mut out = HashMap::new();
+    for (name, items) in by_repo {
+        let Some(spec) = repos.iter().find(|r| r.name == name) else {
+            continue;
+        };
+        let dir = spec
+            .local
+            .clone()
+            .unwrap_or_else(|| mirror::mirror_dir(cache, &spec.url));
+        let Ok(repo) = git::open(&dir) else { continue };
+        for w in items {
+            let Ok(oid) = ObjectId::from_hex(w.blob.as_bytes()) else {
+                continue;
+            };
+            let Ok(object) = repo.find_object(oid) else {
+                continue;
+            };
+            let paths = [w.path.as_str()];
+            let blob = crate::analysis::Blob {
+                bytes: &object.data,
+                paths: &paths,
+            };
+            let found = analyzer.analyze(blob, &mut work);
+            for l in found.located {
+                let rule = analyzer.detector().rule(l.rule);
+                if l.secret.id(&rule.id) == w.secret_id {
+                    out.insert(w.secret_id.clone(), (l.secret, l.companion));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}

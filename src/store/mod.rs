@@ -17,6 +17,7 @@
 //! | `locations` | match at a place of a repository | repository, blob, path, commit, match |
 //! | `commits` | introducing commit's metadata | commit id |
 //! | `head_secrets` | secret still in a repository's `HEAD` | repository, secret id |
+//! | `verifications` | secret's newest live-check result (`org --verify`) | secret id |
 //!
 //! A blob's *scope* names the path-dependent rules that applied where it was found (path-scoped
 //! rules, the CI analysis): the same blob at a path in another scope is scanned again. The
@@ -384,6 +385,20 @@ pub trait Store: Send {
     fn findings(&mut self) -> Result<Vec<StoredFinding>, Error>;
     /// Every repository and its status.
     fn repos(&mut self) -> Result<Vec<RepoStatus>, Error>;
+    /// A secret's live-check result, if one no older than `max_age` is kept.
+    fn verification(
+        &mut self,
+        secret_id: &str,
+        max_age: std::time::Duration,
+    ) -> Result<Option<crate::verify::Verification>, Error>;
+    /// Keeps a secret's live-check result (replacing an older one).
+    fn record_verification(
+        &mut self,
+        secret_id: &str,
+        v: &crate::verify::Verification,
+    ) -> Result<(), Error>;
+    /// Every kept live-check result, by secret id.
+    fn verifications(&mut self) -> Result<Vec<(String, crate::verify::Verification)>, Error>;
     /// Adds everything of another store of the same kind; duplicates are skipped.
     fn merge_from(&mut self, other: &std::path::Path) -> Result<MergeCounts, Error>;
 }

@@ -8,7 +8,7 @@ use super::{
     BlobKey, Error, MergeCounts, RepoRecord, RepoStatus, RepoUpdate, Run, RunCounts, ScannedBlob,
     Store, StoredFinding, StoredMatch,
 };
-use crate::finding::CommitMeta;
+use crate::{finding::CommitMeta, verify::Verification};
 
 /// The schema this version writes.
 pub const SCHEMA: u32 = 1;
@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS commits (
     summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS head_secrets (
     repo TEXT NOT NULL, secret_id TEXT NOT NULL, PRIMARY KEY (repo, secret_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verifications (
+    secret_id TEXT PRIMARY KEY, checked INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 ";
 
 /// A store in one SQLite file.
@@ -55,6 +57,12 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish()
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn now() -> String {
@@ -497,6 +505,54 @@ impl Store for SqliteStore {
         })
     }
 
+    fn verification(
+        &mut self,
+        secret_id: &str,
+        max_age: std::time::Duration,
+    ) -> Result<Option<Verification>, Error> {
+        let oldest = unix_now().saturating_sub(max_age.as_secs());
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM verifications WHERE secret_id = ?1 AND checked >= ?2",
+                params![secret_id, oldest as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
+    fn record_verification(&mut self, secret_id: &str, v: &Verification) -> Result<(), Error> {
+        let body = serde_json::to_string(v).unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT INTO verifications (secret_id, checked, body) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (secret_id) DO UPDATE SET checked = excluded.checked, body = excluded.body",
+                params![secret_id, unix_now() as i64, body],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    fn verifications(&mut self) -> Result<Vec<(String, Verification)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT secret_id, body FROM verifications")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(self.sql())?;
+            if let Ok(v) = serde_json::from_str(&body) {
+                out.push((id, v));
+            }
+        }
+        Ok(out)
+    }
+
     fn merge_from(&mut self, other: &Path) -> Result<MergeCounts, Error> {
         // Opening it first checks that it is a store of this schema.
         drop(SqliteStore::open(other, &self.rules)?);
@@ -533,6 +589,9 @@ impl Store for SqliteStore {
                  INSERT OR IGNORE INTO main.locations SELECT * FROM other.locations;
                  INSERT OR IGNORE INTO main.commits SELECT * FROM other.commits;
                  INSERT OR IGNORE INTO main.head_secrets SELECT * FROM other.head_secrets;
+                 INSERT INTO main.verifications SELECT * FROM other.verifications WHERE true \
+                   ON CONFLICT (secret_id) DO UPDATE SET checked = excluded.checked, \
+                   body = excluded.body WHERE excluded.checked > main.verifications.checked;
                  INSERT INTO main.runs (source, shard, started, finished, counts)
                    SELECT source, shard, started, finished, counts FROM other.runs o
                    WHERE NOT EXISTS (SELECT 1 FROM main.runs m WHERE m.source = o.source

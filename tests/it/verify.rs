@@ -610,3 +610,90 @@ fn rules_list_marks_verifiable_and_revocable_rules() {
     let verifiable = rules.iter().filter(|r| r["verifiable"] == true).count();
     assert!(verifiable >= 60, "{verifiable} verifiable rules");
 }
+
+#[test]
+fn org_verifies_each_secret_once_and_caches_the_result_in_the_store() {
+    let gh = github_token();
+    let mock = Mock::start(|s| match s.target.as_str() {
+        "/user" => answer(200, r#"{"login": "octocat"}"#),
+        _ => answer(404, ""),
+    });
+    let repo = crate::gitrepo::Repo::init();
+    repo.write("deploy.sh", format!("export GITHUB_TOKEN={gh}\n"));
+    repo.commit("add deploy");
+    // The same token again in a later commit, at another path.
+    repo.write("ci.sh", format!("TOKEN={gh}\n"));
+    repo.commit("add ci");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("repos.txt"),
+        format!("{}\n", repo.path().display()),
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join(".leakhound.toml"),
+        format!("[verify.endpoints]\ngithub = \"{}\"\n", mock.url),
+    )
+    .unwrap();
+    let org = |extra: &[&str]| {
+        let out = leakhound()
+            .current_dir(work.path())
+            .args([
+                "org",
+                "--repos",
+                "repos.txt",
+                "--no-progress",
+                "--format",
+                "json",
+            ])
+            .args([
+                "--store",
+                "s.db",
+                "--cache-dir",
+                "mirrors",
+                "--config",
+                ".leakhound.toml",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            json(&out.stdout),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (doc, stderr) = org(&["--verify"]);
+    let fs = findings(&doc);
+    assert_eq!(fs.len(), 2, "{stderr}");
+    for f in fs {
+        assert_eq!(f["verification"]["status"], "active", "{stderr} {f}");
+        assert_eq!(f["verification"]["identity"], "octocat");
+    }
+    assert_eq!(mock.count("/user"), 1);
+
+    let (doc, _) = org(&["--verify"]);
+    assert_eq!(doc["stats"]["verification"]["cached"], 1);
+    assert_eq!(
+        mock.count("/user"),
+        1,
+        "a fresh result in the store is not asked again"
+    );
+
+    // `report` shows what the store keeps, without any request.
+    let out = leakhound()
+        .current_dir(work.path())
+        .args([
+            "report",
+            "--store",
+            "s.db",
+            "--format",
+            "json",
+            "--only-verified",
+        ])
+        .output()
+        .unwrap();
+    let doc = json(&out.stdout);
+    assert_eq!(findings(&doc).len(), 2);
+    assert_eq!(findings(&doc)[0]["verification"]["status"], "active");
+    assert_eq!(mock.count("/user"), 1);
+}
