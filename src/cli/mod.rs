@@ -202,7 +202,7 @@ pub struct ScanOptions {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
     pub decode_depth: Option<u8>,
     /// Ask each secret's provider whether it is live: one read-only request per distinct
-    /// secret, to the provider's documented API only (see [verify] in the config file)
+    /// secret, to the provider's documented API only (see `[verify]` in the config file)
     #[arg(long)]
     pub verify: bool,
     /// Show only secrets their provider confirmed active (the rest are counted)
