@@ -242,7 +242,10 @@ enum Prepared {
 
 /// The shared state of the worker pool.
 struct Queue {
-    pending: VecDeque<usize>,
+    /// Jobs waiting, by provider, oldest first (a retry goes to the back).
+    pending: BTreeMap<String, VecDeque<usize>>,
+    /// How many jobs wait in all.
+    waiting: usize,
     jobs: Vec<Option<Job>>,
     results: Vec<Option<Verification>>,
     inflight: HashMap<String, usize>,
@@ -436,8 +439,18 @@ impl Verifier {
         if n == 0 {
             return (Vec::new(), BTreeMap::new());
         }
+        let mut pending: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
+        for (j, job) in jobs.iter().enumerate() {
+            if let Some(job) = job {
+                pending
+                    .entry(job.provider.clone())
+                    .or_default()
+                    .push_back(j);
+            }
+        }
         let state = Mutex::new(Queue {
-            pending: (0..n).collect(),
+            waiting: pending.values().map(VecDeque::len).sum(),
+            pending,
             jobs,
             results: vec![None; n],
             inflight: HashMap::new(),
@@ -473,32 +486,28 @@ impl Verifier {
         loop {
             let now = Instant::now();
             let mut earliest: Option<Instant> = None;
-            let pick = q.pending.iter().position(|&j| {
-                let Some(job) = q.jobs[j].as_ref() else {
-                    return false;
-                };
-                let free = q.inflight.get(&job.provider).copied().unwrap_or(0)
+            let mut pick = None;
+            for (provider, queue) in &q.pending {
+                let Some(&j) = queue.front() else { continue };
+                let free = q.inflight.get(provider).copied().unwrap_or(0)
                     < self.settings.per_provider.max(1);
-                let at = q
-                    .next
-                    .get(&job.provider)
-                    .copied()
-                    .unwrap_or(now)
-                    .max(job.not_before);
-                if free && at <= now {
-                    return true;
+                if !free {
+                    continue;
                 }
-                if free {
-                    earliest = Some(earliest.map_or(at, |e: Instant| e.min(at)));
+                let not_before = q.jobs[j].as_ref().map_or(now, |job| job.not_before);
+                let at = q.next.get(provider).copied().unwrap_or(now).max(not_before);
+                if at <= now {
+                    pick = Some(provider.clone());
+                    break;
                 }
-                false
-            });
-            let Some(pos) = pick else {
-                if q.pending.is_empty() && q.running == 0 {
+                earliest = Some(earliest.map_or(at, |e: Instant| e.min(at)));
+            }
+            let Some(provider) = pick else {
+                if q.waiting == 0 && q.running == 0 {
                     wake.notify_all();
                     return;
                 }
-                if q.pending.is_empty() {
+                if q.waiting == 0 {
                     // Others are still running and may put a retry back.
                     q = wake
                         .wait(q)
@@ -514,9 +523,10 @@ impl Verifier {
                     .0;
                 continue;
             };
-            let Some(j) = q.pending.remove(pos) else {
+            let Some(j) = q.pending.get_mut(&provider).and_then(VecDeque::pop_front) else {
                 continue;
             };
+            q.waiting -= 1;
             let Some(mut job) = q.jobs[j].take() else {
                 continue;
             };
@@ -549,8 +559,10 @@ impl Verifier {
                             let next = q.next.entry(job.provider.clone()).or_insert(until);
                             *next = (*next).max(until);
                         }
+                        let provider = job.provider.clone();
                         q.jobs[j] = Some(job);
-                        q.pending.push_back(j);
+                        q.pending.entry(provider).or_default().push_back(j);
+                        q.waiting += 1;
                     } else {
                         q.results[j] = Some(last);
                     }

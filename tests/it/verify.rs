@@ -6,7 +6,10 @@ use std::{
     io::{BufReader, Read, Write},
     net::TcpListener,
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -55,6 +58,8 @@ type Handler = dyn Fn(&Seen) -> Answer + Send + Sync;
 struct Mock {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests being answered now, and the most at once.
+    busy: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl Mock {
@@ -63,11 +68,14 @@ impl Mock {
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
+        let busy = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let gauge = Arc::clone(&busy);
         let handler: Arc<Handler> = Arc::new(handler);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let log = Arc::clone(&log);
                 let handler = Arc::clone(&handler);
+                let gauge = Arc::clone(&gauge);
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let Some(req) = read_request(&mut reader) else {
@@ -97,8 +105,11 @@ impl Mock {
                         body: String::from_utf8_lossy(&body).into_owned(),
                     };
                     log.lock().unwrap().push(seen.clone());
+                    let now = gauge.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    gauge.1.fetch_max(now, Ordering::SeqCst);
                     let a = handler(&seen);
                     std::thread::sleep(a.delay);
+                    gauge.0.fetch_sub(1, Ordering::SeqCst);
                     let mut out = stream;
                     let mut head = format!(
                         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\nContent-Type: application/json\r\n",
@@ -114,7 +125,7 @@ impl Mock {
                 });
             }
         });
-        Mock { url, seen }
+        Mock { url, seen, busy }
     }
 
     fn seen(&self) -> Vec<Seen> {
@@ -696,4 +707,30 @@ fn org_verifies_each_secret_once_and_caches_the_result_in_the_store() {
     assert_eq!(findings(&doc).len(), 2);
     assert_eq!(findings(&doc)[0]["verification"]["status"], "active");
     assert_eq!(mock.count("/user"), 1);
+}
+
+#[test]
+fn requests_to_one_provider_stay_within_its_limit() {
+    let mock = Mock::start(|_| Answer {
+        delay: Duration::from_millis(150),
+        ..answer(200, r#"{"id": "acct_1"}"#)
+    });
+    let keys: Vec<String> = (0..12)
+        .map(|i| ["sk", "_live_", &format!("Zq81mXk20LpAq9Rt7Vb3{i:04}")].concat())
+        .collect();
+    let text: String = keys.iter().map(|k| format!("KEY={k}\n")).collect();
+    let dir = tree(
+        &[("keys.cfg", text)],
+        &mock,
+        &["stripe"],
+        "per_provider = 3\nrate = 1000",
+    );
+    let (_, doc, stderr) = run(dir.path(), &["--verify"]);
+    assert_eq!(doc["stats"]["verification"]["active"], 12, "{stderr}");
+    assert_eq!(mock.count("/v1/account"), 12);
+    let most = mock.busy.1.load(Ordering::SeqCst);
+    assert!(
+        (2..=3).contains(&most),
+        "at most 3 in flight to one provider, saw {most}"
+    );
 }
