@@ -1,5 +1,17 @@
 //! UTC calendar times from Unix seconds, without a time-zone database.
 
+/// Seconds since the epoch now (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Now as RFC 3339 in UTC with its `Z` (`2026-12-04T19:40:02Z`), for results and logs.
+pub fn rfc3339_now() -> String {
+    format!("{}Z", utc(unix_now()))
+}
+
 /// `YYYY-MM-DDTHH:MM:SS` (UTC) for seconds since the epoch (GitLab's report schema and the store use it).
 ///
 /// ```

@@ -318,9 +318,11 @@ fn verify_stored(
     let rules = config.detector().rules();
     let mut results: HashMap<String, Verification> = HashMap::new();
     let mut wanted: Vec<Wanted> = Vec::new();
+    // The rule of each distinct secret id (the first finding's).
+    let mut rule_of: HashMap<&str, &str> = HashMap::new();
     let mut cached = 0;
     for f in findings.iter() {
-        if results.contains_key(&f.secret_id) || wanted.iter().any(|w| w.secret_id == f.secret_id) {
+        if rule_of.insert(&f.secret_id, &f.rule_id).is_some() {
             continue;
         }
         if rules.get(&f.rule_id).is_none_or(|r| r.verify.is_none()) {
@@ -349,10 +351,9 @@ fn verify_stored(
     for w in &wanted {
         match values.get(&w.secret_id) {
             Some((secret, companion)) => {
-                let rule = findings
-                    .iter()
-                    .find(|f| f.secret_id == w.secret_id)
-                    .and_then(|f| rules.get(&f.rule_id));
+                let rule = rule_of
+                    .get(w.secret_id.as_str())
+                    .and_then(|id| rules.get(id));
                 targets.push(rule.map(|rule| crate::verify::Target {
                     rule,
                     secret,
@@ -374,17 +375,7 @@ fn verify_stored(
     for (id, v) in ids.iter().zip(checked) {
         results.insert((*id).to_owned(), v);
     }
-    let (mut active, mut inactive, mut unknown) = (0, 0, 0);
-    for v in results.values() {
-        match v.status {
-            crate::verify::Status::Active => active += 1,
-            crate::verify::Status::Inactive => inactive += 1,
-            crate::verify::Status::Unknown => unknown += 1,
-        }
-    }
-    summary.active = active;
-    summary.inactive = inactive;
-    summary.unknown = unknown;
+    summary.tally(results.values());
     summary.cached += cached;
     let shared: HashMap<String, Arc<Verification>> =
         results.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();

@@ -18,7 +18,7 @@ use super::{
     scan::{ScanArgs, end_of_run, scan},
 };
 use crate::{
-    config::{ConfigFile, ScanConfig},
+    config::ConfigFile,
     rules::RuleSet,
     secret::Secret,
     verify::{
@@ -113,7 +113,7 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
                     provider: f.provider,
                 })
                 .collect();
-            let rules = rules_of(&config);
+            let rules = config.detector().shared_rules();
             end_of_run(config);
             (rules, endpoints, found)
         }
@@ -192,7 +192,7 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         };
         let line = AuditLine {
-            time: now(),
+            time: crate::timestamp::rfc3339_now(),
             secret_id: &c.secret_id,
             rule_id: &c.rule_id,
             provider: &c.provider,
@@ -227,18 +227,7 @@ pub fn run(global: &GlobalArgs, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 secret".into()
-    } else {
-        format!("{n} secrets")
-    }
-}
-
-fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("{}Z", crate::timestamp::utc(secs))
+    crate::report::plural(n, "secret", "secrets")
 }
 
 fn selected(ids: &[String], secret_id: &str) -> bool {
@@ -248,16 +237,13 @@ fn selected(ids: &[String], secret_id: &str) -> bool {
             .any(|id| id.len() >= 8 && secret_id.starts_with(id.as_str()))
 }
 
+/// The `[verify.endpoints]` overrides, checked as `--verify` checks them.
 fn endpoints(file: &ConfigFile) -> anyhow::Result<BTreeMap<String, String>> {
-    for (provider, url) in &file.verify.endpoints {
-        crate::verify::check_endpoint(url)
-            .map_err(|e| anyhow::anyhow!("[verify.endpoints] {provider}: {e}"))?;
-    }
-    Ok(file.verify.endpoints.clone())
-}
-
-fn rules_of(config: &ScanConfig) -> std::sync::Arc<RuleSet> {
-    config.detector().shared_rules()
+    Ok(file
+        .verify
+        .settings()
+        .map_err(anyhow::Error::msg)?
+        .endpoints)
 }
 
 /// `POST https://api.github.com/credentials/revoke`, as it would be sent.

@@ -602,14 +602,12 @@ fn validate(
     }
     let verify = s
         .verify
-        .clone()
         .map(|v| crate::verify::spec::VerifySpec::from_syntax(v, eager))
         .transpose()
         .map_err(|e| invalid(format!("verify: {e}")))?
         .map(Arc::new);
     let revoke = s
         .revoke
-        .clone()
         .map(crate::verify::spec::RevokeSpec::from_syntax)
         .transpose()
         .map_err(|e| invalid(format!("revoke: {e}")))?

@@ -8,7 +8,7 @@ use super::{
     BlobKey, Error, MergeCounts, RepoRecord, RepoStatus, RepoUpdate, Run, RunCounts, ScannedBlob,
     Store, StoredFinding, StoredMatch,
 };
-use crate::{finding::CommitMeta, verify::Verification};
+use crate::{finding::CommitMeta, timestamp::unix_now, verify::Verification};
 
 /// The schema this version writes.
 pub const SCHEMA: u32 = 1;
@@ -59,18 +59,8 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    crate::timestamp::utc(secs)
+    crate::timestamp::utc(unix_now())
 }
 
 impl SqliteStore {

@@ -31,7 +31,7 @@ use crate::{
     rules::{Rule, RuleSet},
     secret::Secret,
     verify::{
-        http::{Client, Failure, Response},
+        http::{Client, Response},
         spec::{BuildError, Kind, Request, Vars, VerifySpec},
     },
 };
@@ -88,7 +88,7 @@ impl Verification {
         Verification {
             status,
             detail: detail.into(),
-            checked_at: now(),
+            checked_at: crate::timestamp::rfc3339_now(),
             identity: None,
             scopes: Vec::new(),
         }
@@ -98,22 +98,6 @@ impl Verification {
     pub fn unknown(detail: impl Into<String>) -> Verification {
         Verification::new(Status::Unknown, detail)
     }
-
-    /// The short form shown in text reports: `active: octocat`.
-    pub fn label(&self) -> String {
-        match (&self.identity, self.status) {
-            (Some(who), Status::Active) => format!("active: {who}"),
-            (_, Status::Unknown) => format!("unknown: {}", self.detail),
-            (_, s) => s.as_str().to_owned(),
-        }
-    }
-}
-
-fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("{}Z", crate::timestamp::utc(secs))
 }
 
 /// How verification runs.
@@ -187,6 +171,18 @@ impl Summary {
     /// All requests sent.
     pub fn total_requests(&self) -> u64 {
         self.requests.values().sum()
+    }
+
+    /// Sets the counts by status to those of `results` (one per distinct secret).
+    pub fn tally<'a>(&mut self, results: impl IntoIterator<Item = &'a Verification>) {
+        (self.active, self.inactive, self.unknown) = (0, 0, 0);
+        for v in results {
+            match v.status {
+                Status::Active => self.active += 1,
+                Status::Inactive => self.inactive += 1,
+                Status::Unknown => self.unknown += 1,
+            }
+        }
     }
 }
 
@@ -363,13 +359,7 @@ impl Verifier {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Verification::unknown("no answer")))
             .collect();
-        for v in &results {
-            match v.status {
-                Status::Active => summary.active += 1,
-                Status::Inactive => summary.inactive += 1,
-                Status::Unknown => summary.unknown += 1,
-            }
-        }
+        summary.tally(&results);
         (results, summary)
     }
 
@@ -590,14 +580,10 @@ impl Verifier {
             },
         };
         match self.client.send(request) {
-            Err(f) => Outcome::Done(Verification::unknown(failure_detail(f))),
+            Err(f) => Outcome::Done(Verification::unknown(f.to_string())),
             Ok(resp) => classify(&job.spec, &resp),
         }
     }
-}
-
-fn failure_detail(f: Failure) -> String {
-    f.to_string()
 }
 
 /// What one attempt came to.

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::{
     rules::Rule,
     verify::{
@@ -20,8 +18,7 @@ use crate::{
 pub const GITHUB_BATCH: usize = 1000;
 
 /// What became of one revocation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", content = "detail", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The provider revoked it.
     Revoked,

@@ -446,6 +446,37 @@ fn unsupported_rules_and_bad_endpoints_say_why() {
     );
     assert!(mock.seen().is_empty());
 
+    // A provider with a host per customer is asked only once its host is named.
+    let dbx = ["dapi", "cb454373b59911f1", "e5b8ad4b6ec931a9"].concat();
+    std::fs::write(
+        dir.path().join("b.cfg"),
+        format!("DATABRICKS_TOKEN={dbx}\n"),
+    )
+    .unwrap();
+    let (_, doc, _) = run(dir.path(), &["--verify"]);
+    let v = &by_rule(&doc, "databricks.api-token")["verification"];
+    assert_eq!(v["status"], "unknown");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("needs an endpoint: set [verify.endpoints] databricks"),
+        "{v}"
+    );
+    assert!(mock.seen().is_empty());
+    let dir = tree(
+        &[("b.cfg", format!("DATABRICKS_TOKEN={dbx}\n"))],
+        &mock,
+        &["databricks"],
+        "",
+    );
+    let (_, doc, _) = run(dir.path(), &["--verify"]);
+    assert_eq!(
+        by_rule(&doc, "databricks.api-token")["verification"]["status"],
+        "active"
+    );
+    assert_eq!(mock.seen()[0].target, "/api/2.0/preview/scim/v2/Me");
+
     // Plain http to a host that is not loopback is refused.
     std::fs::write(
         dir.path().join(".leakhound.toml"),
@@ -733,4 +764,62 @@ fn requests_to_one_provider_stay_within_its_limit() {
         (2..=3).contains(&most),
         "at most 3 in flight to one provider, saw {most}"
     );
+}
+
+#[test]
+fn a_failed_revocation_is_logged_and_fails_the_run() {
+    let mock = Mock::start(|_| answer(500, ""));
+    let dir = tree(
+        &[("a.cfg", format!("GITLAB_TOKEN={}\n", gitlab_token()))],
+        &mock,
+        &["gitlab"],
+        "",
+    );
+    let (code, stdout, _) = run_raw(
+        dir.path(),
+        &["revoke", ".", "--yes", "--audit-log", "audit.jsonl"],
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("failed") && stdout.contains("HTTP 500"),
+        "{stdout}"
+    );
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.path().join("audit.jsonl"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(
+        (line["outcome"].as_str(), line["detail"].as_str()),
+        (Some("failed"), Some("HTTP 500"))
+    );
+}
+
+#[test]
+fn git_history_is_verified_through_the_same_step() {
+    let mock = Mock::start(|_| answer(200, r#"{"login": "octocat"}"#));
+    let repo = crate::gitrepo::Repo::init();
+    repo.write(
+        "deploy.sh",
+        format!("export GITHUB_TOKEN={}\n", github_token()),
+    );
+    repo.commit("add deploy");
+    repo.write("deploy.sh", "export GITHUB_TOKEN=$TOKEN\n");
+    repo.commit("remove the token");
+    std::fs::write(
+        repo.path().join(".leakhound.toml"),
+        format!("[verify.endpoints]\ngithub = \"{}\"\n", mock.url),
+    )
+    .unwrap();
+    let out = leakhound()
+        .args(["git", "--verify", "--format", "json", "--no-progress"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let doc = json(&out.stdout);
+    let f = by_rule(&doc, "github.pat-classic");
+    assert_eq!(f["in_head"], false, "found in history only");
+    assert_eq!(f["verification"]["identity"], "octocat");
+    assert_eq!(mock.count("/user"), 1);
 }
