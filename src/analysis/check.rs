@@ -106,6 +106,9 @@ pub fn check_set(set: Arc<RuleSet>) -> CheckReport {
             report.problems.push(problem(message));
             continue;
         }
+        if let Some(Err(message)) = rule.paths.as_ref().map(|p| p.check()) {
+            report.problems.push(problem(format!("paths: {message}")));
+        }
         if let Some(c) = rule.verify.as_ref().and_then(|v| v.companion.as_ref())
             && let Err(message) = c.check()
         {

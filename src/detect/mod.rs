@@ -14,6 +14,7 @@
 pub mod context;
 pub mod entropy;
 pub mod filter;
+pub mod gate;
 pub mod keystore;
 pub mod keywords;
 pub mod location;
@@ -331,6 +332,14 @@ impl Detector {
                     win.push(w);
                 }
             }
+        });
+        // Why: a rule whose windows cannot hold its secret needs no regex (see `gate`).
+        touched.retain(|&r| {
+            let admitted = rules[r].gate().admits(input, &windows[r]);
+            if !admitted {
+                windows[r].clear();
+            }
+            admitted
         });
         if self.worth_two_threads(touched) {
             let next = std::sync::atomic::AtomicUsize::new(0);
