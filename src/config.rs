@@ -108,6 +108,9 @@ pub enum ConfigError {
     /// The baseline could not be read.
     #[error(transparent)]
     Baseline(#[from] crate::suppress::baseline::Error),
+    /// A gitleaks configuration could not be used.
+    #[error("invalid gitleaks configuration {0}")]
+    Gitleaks(#[from] crate::gitleaks::ConfigError),
 }
 
 /// The `.leakhound.toml` file.
@@ -267,15 +270,32 @@ pub fn parse_size(text: &str) -> Result<u64, ConfigError> {
 impl ConfigFile {
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let text = read_config(path)?;
+        ConfigFile::parse(path, &text)
+    }
+
+    /// Parses the text of a configuration file.
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
             source,
         })
     }
+}
+
+fn read_config(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The configuration file of a scan root: `.leakhound.toml`, else Betterleaks' or gitleaks'.
+fn discover(root: &Path) -> Option<PathBuf> {
+    std::iter::once(CONFIG_FILE_NAME)
+        .chain(crate::gitleaks::CONFIG_FILE_NAMES)
+        .map(|name| root.join(name))
+        .find(|p| p.is_file())
 }
 
 /// Settings from the command line that shape a scan (no clap types here).
@@ -353,27 +373,55 @@ impl ScanConfig {
 
     /// Loads rules and the configuration file and compiles everything.
     pub fn build(settings: &ScanSettings) -> Result<ScanConfig, ConfigError> {
-        let discovered = settings.root.join(CONFIG_FILE_NAME);
         let config_path = match &settings.config_file {
             Some(p) => Some(p.clone()),
-            None => discovered.is_file().then_some(discovered),
+            None => discover(&settings.root),
         };
-        let file = match &config_path {
-            Some(p) => ConfigFile::load(p)?,
-            None => ConfigFile::default(),
+        let text = config_path.as_deref().map(read_config).transpose()?;
+        let gitleaks = match (&config_path, &text) {
+            (Some(p), Some(t))
+                if crate::gitleaks::is_gitleaks_config(t)
+                    || p.file_name().is_some_and(|n| {
+                        crate::gitleaks::CONFIG_FILE_NAMES.iter().any(|g| n == *g)
+                    }) =>
+            {
+                Some(crate::gitleaks::load(p)?)
+            }
+            _ => None,
+        };
+        let file = match (&config_path, &text) {
+            (Some(p), Some(t)) if gitleaks.is_none() => ConfigFile::parse(p, t)?,
+            _ => ConfigFile::default(),
         };
         let base = config_path
             .as_deref()
             .and_then(Path::parent)
             .unwrap_or(Path::new("."));
-        let mut rules = RuleSet::builtin()?;
+        let mut warnings = Vec::new();
+        // Why: a gitleaks configuration without `useDefault` runs only its own rules.
+        let mut rules = match &gitleaks {
+            Some(g) if !g.use_default => RuleSet::default(),
+            _ => RuleSet::builtin()?,
+        };
         for extra in &file.rules.files {
             rules.add_path(&base.join(extra))?;
         }
         for extra in &settings.extra_rules {
             rules.add_path(extra)?;
         }
-        let mut warnings = Vec::new();
+        let mut allowlists = crate::gitleaks::Allowlists::default();
+        if let Some(g) = gitleaks {
+            for custom in g.rules {
+                rules.push(crate::rules::Rule::from_gitleaks(custom))?;
+            }
+            for unknown in rules.disable(&g.disabled) {
+                warnings.push(format!(
+                    "the gitleaks configuration disables rule {unknown:?}, which is neither a leakhound rule id nor one of its rules"
+                ));
+            }
+            warnings.extend(g.warnings);
+            allowlists = g.allowlists;
+        }
         for unknown in rules.disable(&file.rules.disable) {
             warnings.push(format!(
                 "the configuration disables unknown rule id {unknown:?}"
@@ -411,6 +459,30 @@ impl ScanConfig {
             .as_deref()
             .map(Baseline::load)
             .transpose()?;
+        let gitleaks_ignore = Some(settings.root.join(crate::gitleaks::ignore::FILE_NAME))
+            .filter(|p| !settings.no_ignore_file && p.is_file())
+            .map(|p| {
+                let ids: std::collections::HashSet<&str> =
+                    rules.rules().iter().map(|r| r.id.as_str()).collect();
+                crate::gitleaks::ignore::GitleaksIgnore::load(&p, &ids)
+                    .map_err(|source| ConfigError::Ignore { path: p, source })
+            })
+            .transpose()?;
+        if let Some(g) = &gitleaks_ignore {
+            for (line, text) in &g.problems {
+                warnings.push(format!(
+                    "{}:{line}: not a gitleaks fingerprint (path:rule:line or commit:path:rule:line): {text:?} (entry not applied)",
+                    g.path.display()
+                ));
+            }
+            let foreign = g.foreign_rules();
+            if foreign > 0 {
+                warnings.push(format!(
+                    "{}: {foreign} fingerprint(s) name rule ids leakhound does not have (gitleaks' own rules); each suppresses any finding at its path and line",
+                    g.path.display()
+                ));
+            }
+        }
         let binary_paths = rules.binary_paths();
         let verify = if settings.verify {
             Some(
@@ -429,7 +501,11 @@ impl ScanConfig {
                 .min_confidence
                 .or(file.scan.min_confidence)
                 .unwrap_or(DEFAULT_MIN_CONFIDENCE),
-            suppressions: Suppressions { ignore, baseline },
+            suppressions: Suppressions {
+                ignore,
+                baseline,
+                gitleaks_ignore,
+            },
             analyzer: Analyzer::new(
                 if settings.small_inputs {
                     Detector::for_small_inputs(Arc::new(rules))
@@ -444,7 +520,8 @@ impl ScanConfig {
                         .unwrap_or(analysis::DEFAULT_DECODE_DEPTH),
                     companions: settings.verify,
                 },
-            ),
+            )
+            .with_allowlists(allowlists),
             fs: FsOptions {
                 threads: settings.threads,
                 respect_ignore: settings.respect_ignore,

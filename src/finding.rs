@@ -206,6 +206,9 @@ pub struct Finding {
     pub companion: Option<Secret>,
     /// What the provider said when asked (`--verify`).
     pub verification: Option<Arc<crate::verify::Verification>>,
+    /// Commit lists of gitleaks allowlists that drop this finding if its commit is in one;
+    /// never reported.
+    pub allow_commits: Vec<Arc<[String]>>,
 }
 
 /// A match located in its blob: rule index, region and secret, before it is given a place.
@@ -231,6 +234,9 @@ pub struct Located {
     pub decoded: Vec<Encoding>,
     /// The other half of a two-part secret found near it (see [`Finding::companion`]).
     pub companion: Option<Secret>,
+    /// Commit lists of gitleaks allowlists that drop this finding if its commit is in one
+    /// (see `gitleaks::engine`); empty for almost every finding.
+    pub allow_commits: Vec<Arc<[String]>>,
 }
 
 /// An encoding the decode pass undid.

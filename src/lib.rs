@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod finding;
+pub mod gitleaks;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

@@ -67,6 +67,7 @@ impl Pass for CiPass {
                 ci,
                 decoded: Vec::new(),
                 companion: None,
+                allow_commits: Vec::new(),
             });
         }
     }

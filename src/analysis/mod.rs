@@ -12,7 +12,9 @@
 //! | 2 | filters, offline checks, context, overlaps → located matches (less inline allows) | [`crate::detect::Detector::judge`], here |
 //! | 3 | structure and CI: Kubernetes Secrets, notebooks, CI/CD configuration | `analysis/structure.rs`, `analysis/ci.rs` |
 //! | 4 | decoding: base64, hex, percent, string escapes, gzip/zlib; each decoded span goes back through 1–4 | [`decode`] |
-//! | 5 | companions (`--verify` only): the other half of a two-part secret, near it | here |
+//! | 2b | gitleaks custom rules, with gitleaks' semantics and allowlists | `analysis/gitleaks.rs` |
+//! | 5 | a gitleaks configuration's global allowlists, over every finding | `analysis/gitleaks.rs` |
+//! | 6 | companions (`--verify` only): the other half of a two-part secret, near it | here |
 //!
 //! Live verification itself runs once per scan, after suppressions, over distinct secrets
 //! ([`crate::verify`]); a later pass (a learned post-filter) is one more [`Pass`] in
@@ -22,6 +24,7 @@
 pub mod check;
 mod ci;
 pub mod decode;
+mod gitleaks;
 mod structure;
 
 use std::sync::Arc;
@@ -66,6 +69,10 @@ impl Default for Settings {
 pub struct Analyzer {
     detector: Detector,
     settings: Settings,
+    /// The rules that are gitleaks custom rules (see [`crate::gitleaks`]).
+    custom: Arc<[usize]>,
+    /// The global allowlists of a gitleaks configuration.
+    allowlists: Arc<crate::gitleaks::Allowlists>,
 }
 
 /// One input to analyze: its bytes and where they live (relative, `/`-separated paths; empty
@@ -85,6 +92,8 @@ pub struct Analysis {
     pub located: Vec<Located>,
     /// Findings dropped by inline `leakhound:allow` markers.
     pub suppressed: u64,
+    /// Findings dropped by a gitleaks configuration's allowlists.
+    pub allowlisted: u64,
 }
 
 /// Per-worker reusable buffers (one per rayon worker: the hot path does not allocate per blob).
@@ -100,7 +109,28 @@ pub struct Workspace {
 impl Analyzer {
     /// An analyzer over a detector.
     pub fn new(detector: Detector, settings: Settings) -> Analyzer {
-        Analyzer { detector, settings }
+        let custom = detector
+            .rules()
+            .rules()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.gitleaks.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        Analyzer {
+            detector,
+            settings,
+            custom,
+            allowlists: Arc::default(),
+        }
+    }
+
+    /// The analyzer with the global allowlists of a gitleaks configuration.
+    pub fn with_allowlists(self, allowlists: crate::gitleaks::Allowlists) -> Analyzer {
+        Analyzer {
+            allowlists: Arc::new(allowlists),
+            ..self
+        }
     }
 
     /// The detector.
@@ -132,11 +162,13 @@ impl Analyzer {
             work,
             located: Vec::new(),
             suppressed: 0,
+            allowlisted: 0,
         };
         cx.run();
         Analysis {
             located: cx.located,
             suppressed: cx.suppressed,
+            allowlisted: cx.allowlisted,
         }
     }
 
@@ -164,6 +196,7 @@ impl Analyzer {
             decoded: located.decoded.clone(),
             companion: located.companion.clone(),
             verification: None,
+            allow_commits: located.allow_commits.clone(),
         }
         .with_context_note()
     }
@@ -183,6 +216,8 @@ pub struct Context<'a> {
     located: Vec<Located>,
     /// Findings dropped by inline markers.
     suppressed: u64,
+    /// Findings dropped by allowlists.
+    allowlisted: u64,
 }
 
 /// One step of the analysis.
@@ -196,13 +231,15 @@ pub trait Pass: Sync {
 }
 
 /// The passes, in order.
-pub static PASSES: [&dyn Pass; 7] = [
+pub static PASSES: [&dyn Pass; 9] = [
     &Find,
     &Judge,
+    &gitleaks::CustomRules,
     &ci::CiPass,
     &structure::Notebook,
     &structure::KubernetesSecret,
     &decode::Decode,
+    &gitleaks::GlobalAllowlists,
     &Companions,
 ];
 
@@ -299,8 +336,10 @@ impl<'a> Context<'a> {
             work: &mut *self.work,
             located: Vec::new(),
             suppressed: 0,
+            allowlisted: 0,
         };
         inner.run();
+        self.allowlisted += inner.allowlisted;
         (inner.located, inner.suppressed)
     }
 
@@ -317,6 +356,7 @@ impl<'a> Context<'a> {
             ci: None,
             decoded: Vec::new(),
             companion: None,
+            allow_commits: Vec::new(),
         });
     }
 }
@@ -383,6 +423,11 @@ fn secret_of(bytes: &[u8]) -> Secret {
     if memchr::memchr(0, bytes).is_none() {
         return Secret::new(bytes);
     }
+    digest_secret(bytes)
+}
+
+/// A secret named by the SHA-256 of its bytes (`sha256:…`).
+fn digest_secret(bytes: &[u8]) -> Secret {
     use sha2::{Digest, Sha256};
     let hex: String = Sha256::digest(bytes)
         .iter()

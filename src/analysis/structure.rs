@@ -132,6 +132,7 @@ impl Pass for KubernetesSecret {
                     ci: None,
                     decoded: chain.clone(),
                     companion: None,
+                    allow_commits: Vec::new(),
                 })
             });
             if let Some(s) = structural {

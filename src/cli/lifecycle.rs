@@ -29,6 +29,27 @@ pub enum BaselineCommand {
     /// Rescan, and drop the baseline entries whose secret is gone (`--baseline`, default
     /// .leakhound-baseline.json)
     Prune(ScanArgs),
+    /// Add the secrets of a gitleaks or Betterleaks JSON report to a baseline (by content, so
+    /// that it keeps working when lines move)
+    Import(BaselineImportArgs),
+}
+
+/// `baseline import` options.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct BaselineImportArgs {
+    /// The report: `gitleaks ... --report-format json --report-path FILE`, without `--redact`
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The baseline to add to, created if missing [default: .leakhound-baseline.json]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (a gitleaks one brings its custom rules) [default: the one in the
+    /// current directory, if any]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule file or directory (repeatable)
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
 }
 
 /// `baseline create` options.
@@ -107,6 +128,7 @@ pub fn baseline(global: &GlobalArgs, cmd: &BaselineCommand) -> anyhow::Result<Ex
             );
             Ok(ExitCode::from(EXIT_CLEAN))
         }
+        BaselineCommand::Import(args) => import(args),
         BaselineCommand::Prune(args) => {
             let path = baseline_path(&args.options.baseline);
             let mut b = Baseline::load(&path)?;
@@ -135,6 +157,61 @@ pub fn baseline(global: &GlobalArgs, cmd: &BaselineCommand) -> anyhow::Result<Ex
             Ok(ExitCode::from(EXIT_CLEAN))
         }
     }
+}
+
+/// Runs `baseline import`.
+fn import(args: &BaselineImportArgs) -> anyhow::Result<ExitCode> {
+    let out = baseline_path(&args.output);
+    let mut b = if out.is_file() {
+        Baseline::load(&out)?
+    } else {
+        Baseline::default()
+    };
+    let settings = crate::config::ScanSettings {
+        config_file: args.config.clone(),
+        root: PathBuf::from("."),
+        extra_rules: args.rules.clone(),
+        no_ignore_file: true,
+        ..crate::config::ScanSettings::default()
+    };
+    let config = crate::config::ScanConfig::build(&settings)?;
+    let text = std::fs::read_to_string(&args.report)
+        .with_context(|| format!("failed to read {}", args.report.display()))?;
+    let done = crate::gitleaks::import::import(&text, &config.analyzer, &mut b)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.report.display()))?;
+    if done.findings > 0 && done.redacted == done.findings {
+        anyhow::bail!(
+            "{}: every finding is redacted (the report was written with --redact); run gitleaks again without --redact, and keep the report private",
+            args.report.display()
+        );
+    }
+    std::fs::write(&out, b.render())
+        .with_context(|| format!("failed to write {}", out.display()))?;
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "leakhound: imported {} finding(s) of {} as {} new baseline entr{} in {}",
+        done.findings - done.redacted - done.unmatched.len(),
+        args.report.display(),
+        done.added,
+        if done.added == 1 { "y" } else { "ies" },
+        out.display()
+    );
+    if done.redacted > 0 {
+        let _ = writeln!(
+            err,
+            "leakhound: warning: {} finding(s) are redacted and were not imported",
+            done.redacted
+        );
+    }
+    for u in &done.unmatched {
+        let _ = writeln!(
+            err,
+            "leakhound: warning: {} is not found by any rule of this scan; not imported",
+            crate::report::escape_control(u)
+        );
+    }
+    Ok(ExitCode::from(EXIT_CLEAN))
 }
 
 /// Runs `ignore check`.

@@ -113,6 +113,9 @@ pub enum FormatArg {
     Github,
     /// GitLab secret-detection report JSON (gl-secret-detection-report.json)
     Gitlab,
+    /// One self-contained HTML page (no external loads): charts, a sortable, filterable table
+    /// of secrets, and each secret's places and playbook
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -125,6 +128,7 @@ impl From<FormatArg> for Format {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Github => Format::Github,
             FormatArg::Gitlab => Format::Gitlab,
+            FormatArg::Html => Format::Html,
         }
     }
 }

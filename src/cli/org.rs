@@ -423,6 +423,23 @@ pub struct ReportArgs {
     /// The store `leakhound org` wrote
     #[arg(long, value_name = "FILE", default_value = "leakhound.db")]
     pub store: PathBuf,
+    /// Re-filter and re-render a saved JSON or JSONL report (of any scan) instead of a store;
+    /// needs neither the sources nor the store
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["store", "repos"])]
+    pub from: Option<PathBuf>,
+    /// Only findings of at least this severity
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_severity: Option<SeverityArg>,
+    /// Only these rules: ids or globs such as `aws.*` (repeatable)
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule_filter: Vec<String>,
+    /// Only findings at paths matching this glob (repeatable; `**` crosses directories)
+    #[arg(long = "path", value_name = "GLOB")]
+    pub path_filter: Vec<String>,
+    /// Show secret values, if the report holds them (`--from` a report written with
+    /// --show-secrets)
+    #[arg(long, requires = "from")]
+    pub show_secrets: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -458,8 +475,35 @@ pub struct ReportArgs {
     pub fail_on: Option<super::FailOn>,
 }
 
+/// `--min-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    /// Everything
+    Low,
+    /// Medium, high and critical
+    Medium,
+    /// High and critical
+    High,
+    /// Critical only
+    Critical,
+}
+
+impl From<SeverityArg> for crate::rules::Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Low => Self::Low,
+            SeverityArg::Medium => Self::Medium,
+            SeverityArg::High => Self::High,
+            SeverityArg::Critical => Self::Critical,
+        }
+    }
+}
+
 /// Runs `report`.
 pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(from) = &args.from {
+        return report_from(global, args, from);
+    }
     if !args.store.is_file() {
         bail!(
             "{}: no such store (run `leakhound org … --store {}` first)",
@@ -467,31 +511,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
             args.store.display()
         );
     }
-    let options = ScanOptions {
-        format: args.format,
-        output: args.output.clone(),
-        show_secrets: false,
-        config: None,
-        rules: args.rules.clone(),
-        threads: 1,
-        max_file_size: None,
-        exit_code: args.exit_code,
-        baseline: args.baseline.clone(),
-        ignore_file: args.ignore_file.clone(),
-        no_inline_allow: false,
-        group: args.group,
-        min_confidence: args.min_confidence,
-        no_progress: true,
-        decode_depth: None,
-        verify: false,
-        only_verified: args.only_verified,
-        fail_on: args.fail_on,
-    };
-    let settings = ScanSettings {
-        small_inputs: true,
-        ..options.settings(PathBuf::from("."))
-    };
-    let config = ScanConfig::build(&settings).context("failed to set up the report")?;
+    let (options, config) = report_setup(args)?;
     let mut store = SqliteStore::open(&args.store, &config.detector().rules().digest())?;
     let wanted: BTreeSet<&str> = args.repos.iter().map(String::as_str).collect();
     let repos = store.repos()?;
@@ -516,6 +536,75 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitCode
         );
     }
     let mut outcome = from_store(&mut store, &wanted, &config, stats)?;
+    finish(global, &options, &config, &mut outcome, None)
+}
+
+/// The output options and configuration of `report` (rules for playbooks, suppressions).
+fn report_setup(args: &ReportArgs) -> anyhow::Result<(ScanOptions, ScanConfig)> {
+    let options = ScanOptions {
+        format: args.format,
+        output: args.output.clone(),
+        show_secrets: args.show_secrets,
+        config: None,
+        rules: args.rules.clone(),
+        threads: 1,
+        max_file_size: None,
+        exit_code: args.exit_code,
+        baseline: args.baseline.clone(),
+        ignore_file: args.ignore_file.clone(),
+        no_inline_allow: false,
+        group: args.group,
+        min_confidence: args.min_confidence,
+        no_progress: true,
+        decode_depth: None,
+        verify: false,
+        only_verified: args.only_verified,
+        fail_on: args.fail_on,
+    };
+    let settings = ScanSettings {
+        small_inputs: true,
+        ..options.settings(PathBuf::from("."))
+    };
+    let config = ScanConfig::build(&settings).context("failed to set up the report")?;
+    Ok((options, config))
+}
+
+/// `report --from`: a saved report, filtered and rendered again.
+fn report_from(global: &GlobalArgs, args: &ReportArgs, from: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(from)
+        .with_context(|| format!("failed to read {}", from.display()))?;
+    let (mut findings, stats) =
+        crate::report::read::read(&text).map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
+    let (options, config) = report_setup(args)?;
+    let glob = |g: &String| {
+        globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map(|g| g.compile_matcher())
+            .with_context(|| format!("invalid glob {g:?}"))
+    };
+    let rules = args
+        .rule_filter
+        .iter()
+        .map(|g| {
+            globset::GlobBuilder::new(g)
+                .build()
+                .map(|g| g.compile_matcher())
+                .with_context(|| format!("invalid rule glob {g:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let paths = args
+        .path_filter
+        .iter()
+        .map(glob)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let min_severity = args.min_severity.map(crate::rules::Severity::from);
+    findings.retain(|f| {
+        min_severity.is_none_or(|m| f.severity >= m)
+            && (rules.is_empty() || rules.iter().any(|g| g.is_match(&f.rule_id)))
+            && (paths.is_empty() || paths.iter().any(|g| g.is_match(f.origin.relative())))
+    });
+    let mut outcome = ScanOutcome { findings, stats };
     finish(global, &options, &config, &mut outcome, None)
 }
 

@@ -123,7 +123,9 @@ impl Detector {
             .rules()
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.keywords.is_empty() && !r.decoded && r.engine.is_none())
+            .filter(|(_, r)| {
+                r.keywords.is_empty() && !r.decoded && r.engine.is_none() && r.gitleaks.is_none()
+            })
             .map(|(i, _)| i)
             .collect();
         Detector {

@@ -49,7 +49,7 @@ impl Prefilter {
         let mut rules_of_kw: Vec<Vec<u32>> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (i, rule) in rules.rules().iter().enumerate() {
-            if rule.decoded || rule.engine.is_some() {
+            if rule.decoded || rule.engine.is_some() || rule.gitleaks.is_some() {
                 continue;
             }
             for kw in &rule.keywords {

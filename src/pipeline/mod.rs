@@ -111,6 +111,7 @@ pub(crate) struct Counters {
     errors: AtomicU64,
     warnings: AtomicU64,
     inline_suppressed: AtomicU64,
+    allowlisted: AtomicU64,
     by_kind: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -125,6 +126,13 @@ impl Counters {
     pub(crate) fn inline_suppressed(&self, n: u64) {
         if n > 0 {
             self.inline_suppressed.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts findings dropped by a gitleaks configuration's allowlists.
+    pub(crate) fn allowlisted(&self, n: u64) {
+        if n > 0 {
+            self.allowlisted.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -163,6 +171,7 @@ impl Counters {
             below_confidence: 0,
             suppressed: crate::suppress::Suppressed {
                 inline: self.inline_suppressed.into_inner(),
+                allowlist: self.allowlisted.into_inner(),
                 ..Default::default()
             },
             verification: None,
@@ -190,6 +199,7 @@ impl Scan<'_> {
     ) -> Vec<Located> {
         let analysis = self.config.analyzer.analyze(Blob { bytes, paths }, work);
         self.counters.inline_suppressed(analysis.suppressed);
+        self.counters.allowlisted(analysis.allowlisted);
         analysis.located
     }
 

@@ -3,8 +3,10 @@
 
 mod annotations;
 mod gitlab;
+mod html;
 mod json;
 mod markdown;
+pub mod read;
 mod sarif;
 mod text;
 
@@ -36,6 +38,9 @@ pub enum Format {
     Github,
     /// GitLab secret-detection report JSON.
     Gitlab,
+    /// One self-contained HTML page: charts, a sortable and filterable table of secrets, and
+    /// each secret's places and playbook. Loads nothing from the network.
+    Html,
 }
 
 /// Everything a reporter may show.
@@ -75,6 +80,7 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Markdown => Box::new(markdown::MarkdownReporter),
         Format::Github => Box::new(annotations::GithubReporter),
         Format::Gitlab => Box::new(gitlab::GitlabReporter),
+        Format::Html => Box::new(html::HtmlReporter),
     }
 }
 
@@ -125,6 +131,32 @@ pub(crate) fn shown_secret(f: &Finding, show: bool) -> String {
     } else {
         f.secret.redacted()
     }
+}
+
+/// Text from scanned data made safe for a terminal: every control character (C0, DEL, C1)
+/// is shown escaped (`\x1b`, `\u{9b}`), so that a path or a commit message cannot move the
+/// cursor, retitle the window or hide text.
+///
+/// ```
+/// use leakhound::report::escape_control;
+/// assert_eq!(escape_control("x\u{1b}]0;pwned\u{7}.env"), "x\\x1b]0;pwned\\x07.env");
+/// assert_eq!(escape_control("plain/path.rs"), "plain/path.rs");
+/// ```
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if u32::from(c) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `1 secret`, `2 secrets`.
@@ -251,6 +283,7 @@ pub fn summary_line(report: &Report<'_>) -> String {
             (sup.inline, "inline"),
             (sup.ignore, "ignore file"),
             (sup.baseline, "baseline"),
+            (sup.allowlist, "allowlist"),
         ] {
             if n > 0 {
                 by.push(format!("{n} {what}"));

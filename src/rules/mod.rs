@@ -81,7 +81,7 @@ pub enum LoadError {
 }
 
 /// How to revoke and replace a leaked credential: the playbook of a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Remediation {
     /// Where and how to revoke it (URL, CLI or API call).
     pub revoke: String,
@@ -190,11 +190,57 @@ pub struct Rule {
     pub negative_examples: Vec<String>,
     /// The file the rule came from (`builtin:aws.yml` or a path).
     pub source: String,
+    /// A custom rule of a gitleaks configuration, which matches as gitleaks does (see
+    /// `gitleaks::engine`) instead of through the keyword prefilter and `pattern`.
+    pub gitleaks: Option<Arc<crate::gitleaks::CustomRule>>,
     regex: OnceLock<Regex>,
     gate: OnceLock<crate::detect::gate::Gate>,
 }
 
 impl Rule {
+    /// The rule of a gitleaks custom rule. gitleaks rules carry no severity or playbook: they
+    /// report as `high`, with a playbook that says what to do with any credential.
+    pub fn from_gitleaks(custom: Arc<crate::gitleaks::CustomRule>) -> Rule {
+        const PROVIDER: &str = "custom rule (gitleaks configuration)";
+        let severity = Severity::High;
+        Rule {
+            id: custom.id.clone(),
+            name: custom.description.clone(),
+            provider: PROVIDER.to_owned(),
+            keywords: Vec::new(),
+            pattern: custom.pattern.clone().unwrap_or_default(),
+            entropy: None,
+            severity,
+            multiline: true,
+            filters: Vec::new(),
+            generic: false,
+            paths: None,
+            example_path: None,
+            decoded: false,
+            binary: false,
+            class: SecretClass::Credential,
+            validate: None,
+            engine: None,
+            context: None,
+            supersedes: Vec::new(),
+            remediation: Arc::new(Remediation {
+                revoke: "Revoke the credential where it was issued (the rule's description names what it is), before anything else: it has been readable by everyone with access to this place.".into(),
+                rotate: "Issue a replacement, store it in a secret manager or the CI secret store instead of the code, deploy it, and remove the leaked value from the code (and from history if it must not stay readable).".into(),
+                audit: default_audit("the issuer"),
+                rotation: default_rotation(severity).to_owned(),
+                references: Vec::new(),
+            }),
+            verify: None,
+            revoke: None,
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+            source: custom.source.clone(),
+            gitleaks: Some(custom),
+            regex: OnceLock::new(),
+            gate: OnceLock::new(),
+        }
+    }
+
     /// The compiled regex, built on first use. User rule files are compiled when loaded; the
     /// built-in rules are parsed when loaded and compiled by the test suite, so building one
     /// cannot fail.
@@ -417,6 +463,12 @@ impl RuleSet {
     ) -> Result<(), LoadError> {
         let rules = validate_file(source, file, eager)?;
         self.push_all(source, rules)
+    }
+
+    /// Adds one rule (a gitleaks custom rule); a rule id already in the set is an error.
+    pub fn push(&mut self, rule: Rule) -> Result<(), LoadError> {
+        let source = rule.source.clone();
+        self.push_all(&source, vec![rule])
     }
 
     /// Appends rules loaded from `source`; a rule id already in the set is an error.
@@ -736,6 +788,7 @@ fn validate(
         source: source.to_owned(),
         regex: regex_cell,
         gate: OnceLock::new(),
+        gitleaks: None,
     })
 }
 

@@ -301,6 +301,7 @@ impl StoredFinding {
             secret: Secret::withheld(&m.preview),
             companion: None,
             verification: None,
+            allow_commits: Vec::new(),
             secret_id: m.secret_id.clone(),
             remediation,
             git: Some(GitProvenance {

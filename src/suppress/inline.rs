@@ -1,9 +1,13 @@
 //! Inline suppressions: `leakhound:allow` on the line of a secret, or
 //! `leakhound:allow-next-line` on the line before it, in any comment syntax (`#`, `//`, `--`,
-//! `/* */`, `<!-- -->`, ...: only the marker text matters). `--no-inline-allow` turns them off.
+//! `/* */`, `<!-- -->`, ...: only the marker text matters). gitleaks' `gitleaks:allow` and
+//! Betterleaks' `betterleaks:allow` on the line of a secret are honoured too, so that a
+//! repository moving over keeps its markers. `--no-inline-allow` turns them off.
 
 /// The marker.
 pub const ALLOW: &[u8] = b"leakhound:allow";
+/// The same-line markers of gitleaks and Betterleaks.
+const OTHER_TOOLS: [&[u8]; 2] = [b"gitleaks:allow", b"betterleaks:allow"];
 const NEXT_LINE: &[u8] = b"-next-line";
 
 /// Whether the secret starting at `offset` is allowed by an inline marker.
@@ -16,12 +20,19 @@ const NEXT_LINE: &[u8] = b"-next-line";
 /// assert!(allowed(text, at("'w'")));
 /// assert!(!allowed(text, at("'z'")));
 /// assert!(!allowed(b"x // leakhound:allow-next-line y", 0));
+/// assert!(allowed(b"token = 'v' # gitleaks:allow", 8));
+/// assert!(allowed(b"token = 'v' // betterleaks:allow", 8));
 /// ```
 pub fn allowed(input: &[u8], offset: usize) -> bool {
     let offset = offset.min(input.len());
     let start = memchr::memrchr(b'\n', &input[..offset]).map_or(0, |i| i + 1);
     let end = memchr::memchr(b'\n', &input[offset..]).map_or(input.len(), |i| offset + i);
-    if has_marker(&input[start..end], false) {
+    let line = &input[start..end];
+    if has_marker(line, false)
+        || OTHER_TOOLS
+            .iter()
+            .any(|m| memchr::memmem::find(line, m).is_some())
+    {
         return true;
     }
     if start == 0 {

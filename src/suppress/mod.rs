@@ -21,12 +21,14 @@ pub struct Suppressed {
     pub ignore: u64,
     /// By the baseline.
     pub baseline: u64,
+    /// By a gitleaks configuration's allowlists.
+    pub allowlist: u64,
 }
 
 impl Suppressed {
     /// All suppressed findings.
     pub fn total(&self) -> u64 {
-        self.inline + self.ignore + self.baseline
+        self.inline + self.ignore + self.baseline + self.allowlist
     }
 }
 
@@ -37,6 +39,8 @@ pub struct Suppressions {
     pub ignore: Option<IgnoreFile>,
     /// The baseline, if any.
     pub baseline: Option<Baseline>,
+    /// A `.gitleaksignore` file, if any.
+    pub gitleaks_ignore: Option<crate::gitleaks::ignore::GitleaksIgnore>,
 }
 
 impl Suppressions {
@@ -52,6 +56,19 @@ impl Suppressions {
             used.resize(ignore.entries.len(), false);
         }
         findings.retain(|f| {
+            if !f.allow_commits.is_empty()
+                && let Some(commit) = f.git.as_ref().and_then(|g| g.commit.as_ref())
+                && f.allow_commits
+                    .iter()
+                    .any(|list| list.iter().any(|c| c.eq_ignore_ascii_case(&commit.id)))
+            {
+                counts.allowlist += 1;
+                return false;
+            }
+            if self.gitleaks_ignore.as_ref().is_some_and(|g| g.matches(f)) {
+                counts.ignore += 1;
+                return false;
+            }
             if let Some(ignore) = &self.ignore
                 && let Some(i) = ignore.matching(f)
             {

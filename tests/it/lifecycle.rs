@@ -271,7 +271,11 @@ fn group_emits_one_record_per_secret_with_locations() {
         .args(["scan", ".", "--format", "jsonl", "--group"])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 9);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 9);
+    for line in text.lines() {
+        crate::util::json(line.as_bytes());
+    }
 }
 
 #[test]
@@ -298,7 +302,7 @@ fn explain_prints_the_playbook_for_a_rule_or_a_reported_secret() {
         .arg(&report)
         .assert()
         .code(1);
-    let doc: Value = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let doc: Value = crate::util::json(&fs::read(&report).unwrap());
     let f = findings(&doc)
         .iter()
         .find(|f| f["rule_id"].as_str().unwrap().starts_with("stripe."))

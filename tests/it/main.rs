@@ -7,6 +7,7 @@
 mod breadth;
 mod corpus;
 mod decode;
+mod gitleaks;
 mod gitrepo;
 mod lifecycle;
 mod org;

@@ -119,6 +119,7 @@ fn org(store: &Path, cache: &Path, args: &[&str]) -> (Value, String, i32) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let doc = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("org output is not JSON ({e}); stderr: {stderr}"));
+    crate::util::assert_report_schema(&doc);
     (doc, stderr, out.status.code().unwrap_or(-1))
 }
 
@@ -134,7 +135,7 @@ fn report(store: &Path, args: &[&str]) -> Value {
         "report failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::util::json(&out.stdout)
 }
 
 /// `(secret_id, repository, path, commit)` of every location of a grouped document.
@@ -646,6 +647,7 @@ fn github_org_is_listed_across_pages_through_a_rate_limit_with_filters() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    crate::util::assert_report_schema(&doc);
     assert_eq!(doc["stats"]["repositories"], 3, "fork excluded; {stderr}");
     assert!(stderr.contains("rate limited"), "{stderr}");
     let repos = repositories(&doc);
@@ -740,6 +742,7 @@ fn gitlab_group_is_listed_with_subgroups_pages_and_retry_after() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        crate::util::assert_report_schema(&doc);
         (doc, stderr)
     };
     let (doc, stderr) = run(&[], "all.db");
@@ -1013,7 +1016,7 @@ fn mirrors_over_smart_http_with_a_token_that_never_reaches_the_disk() {
     let out = run(&mut cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: Value = crate::util::json(&out.stdout);
     assert_eq!(repositories(&doc), BTreeSet::from(["acme/app"]));
     let requests = seen.lock().unwrap().clone();
     assert!(

@@ -128,7 +128,7 @@ fn jsonl_is_one_finding_per_line() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), n);
     for l in lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let v = json(l.as_bytes());
         assert!(v["rule_id"].is_string());
     }
 }
@@ -224,4 +224,110 @@ fn same_secret_in_two_places_shares_its_id() {
     assert_eq!(gh.len(), 2);
     assert_eq!(gh[0]["secret_id"], gh[1]["secret_id"]);
     assert_ne!(gh[0]["path"], gh[1]["path"]);
+}
+
+/// `leakhound report --from REPORT` with extra arguments: exit code and stdout.
+fn report_from(dir: &Path, report: &str, args: &[&str]) -> (i32, Vec<u8>) {
+    let out = leakhound()
+        .current_dir(dir)
+        .args(["report", "--from", report])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), out.stdout)
+}
+
+#[test]
+fn report_from_refilters_and_rerenders_a_saved_report_without_the_sources() {
+    let dir = fixture_copy("tree");
+    let saved = tempfile::tempdir().unwrap();
+    for (format, extra) in [
+        ("json", &[][..]),
+        ("jsonl", &[][..]),
+        ("json", &["--group"][..]),
+    ] {
+        let name = format!("r-{format}-{}.{format}", extra.len());
+        let out = saved.path().join(&name);
+        leakhound()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--no-progress", "--format", format, "-o"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .code(1);
+    }
+    let original = json(&std::fs::read(saved.path().join("r-json-0.json")).unwrap());
+    let all = findings(&original).clone();
+    // The sources are gone: only the report is read.
+    drop(dir);
+    let cwd = saved.path();
+    for name in ["r-json-0.json", "r-jsonl-0.jsonl", "r-json-1.json"] {
+        let (code, out) = report_from(cwd, name, &["--format", "json"]);
+        assert_eq!(code, 1, "{name}");
+        let doc = json(&out);
+        let back = findings(&doc);
+        assert_eq!(back.len(), all.len(), "{name}");
+        let ids = |v: &Vec<serde_json::Value>| {
+            let mut ids: Vec<String> = v
+                .iter()
+                .map(|f| format!("{} {} {}", f["secret_id"], f["path"], f["line"]))
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(back), ids(&all), "{name}");
+    }
+    // Filters: severity, rule glob, path glob.
+    let count = |args: &[&str]| {
+        let mut a = vec!["--format", "json"];
+        a.extend_from_slice(args);
+        let (_, out) = report_from(cwd, "r-json-0.json", &a);
+        findings(&json(&out)).len()
+    };
+    let critical = all.iter().filter(|f| f["severity"] == "critical").count();
+    assert!(critical > 0 && critical < all.len());
+    assert_eq!(count(&["--min-severity", "critical"]), critical);
+    let aws = all
+        .iter()
+        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("aws."))
+        .count();
+    assert!(aws > 0);
+    assert_eq!(count(&["--rule", "aws.*"]), aws);
+    let first_path = all[0]["path"].as_str().unwrap();
+    let at_path = all.iter().filter(|f| f["path"] == first_path).count();
+    assert_eq!(count(&["--path", first_path]), at_path);
+    assert_eq!(count(&["--path", "no/such/**"]), 0);
+    // A baseline made from the report hides everything; exit 0.
+    leakhound()
+        .current_dir(cwd)
+        .args([
+            "baseline",
+            "create",
+            "--from",
+            "r-json-0.json",
+            "-o",
+            "b.json",
+        ])
+        .assert()
+        .success();
+    let (code, out) = report_from(
+        cwd,
+        "r-json-0.json",
+        &["--format", "json", "--baseline", "b.json"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(findings(&json(&out)).len(), 0);
+    // Any format renders; SARIF still validates.
+    let (_, sarif) = report_from(cwd, "r-json-0.json", &["--format", "sarif"]);
+    let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
+    assert!(validator.is_valid(&json(&sarif)));
+    // Not a report: a clear error, exit 2.
+    std::fs::write(cwd.join("junk.json"), "[1, 2]").unwrap();
+    let out = leakhound()
+        .current_dir(cwd)
+        .args(["report", "--from", "junk.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json"));
 }

@@ -3,6 +3,7 @@
 use std::{
     fs,
     path::{Path, PathBuf},
+    sync::OnceLock,
 };
 
 use assert_cmd::Command;
@@ -41,14 +42,102 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Parses stdout as one JSON document.
+/// Parses stdout as one JSON document. A leakhound report, or one report record (a JSONL
+/// line), is also validated against `schemas/report-v1.json` (see [`is_report`]); other JSON
+/// (SARIF, GitLab, `rules list`) is returned unchecked.
 pub fn json(stdout: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}",
             String::from_utf8_lossy(stdout)
         )
+    });
+    if is_report(&doc) {
+        assert_report_schema(&doc);
+    }
+    doc
+}
+
+/// Whether a JSON value is a leakhound report (an object with `version` and `findings`) or
+/// one report record (a FINDING or `--group` SECRET: `rule_id`, `secret_id`, and `path` or
+/// `locations`). SARIF and GitLab documents, `rules list` output, baselines and revocation
+/// audit lines (which have `rule_id` and `secret_id` but no place) are not.
+pub fn is_report(v: &serde_json::Value) -> bool {
+    let Some(o) = v.as_object() else {
+        return false;
+    };
+    (o.contains_key("version") && o.contains_key("findings"))
+        || (o.contains_key("rule_id")
+            && o.contains_key("secret_id")
+            && (o.contains_key("path") || o.contains_key("locations")))
+}
+
+/// `schemas/report-v1.json`, compiled once for the whole test run.
+fn report_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report-v1.json");
+        let text = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let schema: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{} is not a valid JSON Schema: {e}", path.display()))
     })
+}
+
+/// Validates a `--format json` document, or one `--format jsonl` record (FINDING or, with
+/// `--group`, SECRET), against `schemas/report-v1.json`; panics listing every violation with
+/// its instance path, and the record of the first one.
+pub fn assert_report_schema(doc: &serde_json::Value) {
+    if report_schema().is_valid(doc) {
+        return;
+    }
+    let errors: Vec<(String, String)> = report_schema()
+        .iter_errors(doc)
+        .map(|e| {
+            let message = format!("{e} (schema {})", e.schema_path());
+            (e.instance_path().to_string(), message)
+        })
+        .collect();
+    let Some((first, _)) = errors.first() else {
+        return;
+    };
+    let listed: Vec<String> = errors
+        .iter()
+        .map(|(at, message)| format!("  at {}: {message}", or_root(at)))
+        .collect();
+    // Why: a document can hold thousands of findings; show the one that failed, not all.
+    let record = record_pointer(first);
+    let shown = doc.pointer(record).map_or_else(String::new, |v| {
+        let text = serde_json::to_string_pretty(v).unwrap_or_default();
+        let mut cut: String = text.chars().take(4000).collect();
+        if cut.len() < text.len() {
+            cut.push_str("\n…");
+        }
+        cut
+    });
+    panic!(
+        "the report does not match schemas/report-v1.json ({} violations):\n{}\nat {}:\n{shown}",
+        errors.len(),
+        listed.join("\n"),
+        or_root(record),
+    );
+}
+
+/// A JSON pointer as shown: `/` for the root.
+fn or_root(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
+}
+
+/// The JSON pointer of the report record that holds `at`: `/findings/N` for a place inside a
+/// document's findings, else the root (`""`).
+fn record_pointer(at: &str) -> &str {
+    let mut parts = at.splitn(4, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(""), Some("findings"), Some(index)) => &at[.."/findings/".len() + index.len()],
+        _ => "",
+    }
 }
 
 /// `leakhound scan . --format json EXTRA…` in `dir`: the exit code and the report.

@@ -598,9 +598,7 @@ fn revoke_is_a_dry_run_until_yes_and_logs_every_action() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "a report with values is private");
     }
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("full.json")).unwrap())
-            .unwrap();
+    let report = crate::util::json(&std::fs::read(dir.path().join("full.json")).unwrap());
     let gl_id = findings(&report)
         .iter()
         .find(|f| f["rule_id"] == "gitlab.pat")
