@@ -109,7 +109,7 @@ pub enum ConfigError {
     #[error(transparent)]
     Baseline(#[from] crate::suppress::baseline::Error),
     /// A gitleaks configuration could not be used.
-    #[error("invalid gitleaks configuration {0}")]
+    #[error(transparent)]
     Gitleaks(#[from] crate::gitleaks::ConfigError),
 }
 

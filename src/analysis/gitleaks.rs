@@ -43,6 +43,11 @@ impl Pass for CustomRules {
                     .iter()
                     .chain(analyzer.allowlists.for_rule(&rule.id))
             };
+            // Why: an allowlist that allows the whole path makes matching pointless (gitleaks
+            // skips such files too).
+            if lists().any(|l| l.allows_all_at(cx.paths)) {
+                continue;
+            }
             if custom.regex.is_none() {
                 // A path-only rule reports the file itself, once (not its decoded contents).
                 if cx.depth == 0 {
@@ -94,7 +99,41 @@ impl Pass for CustomRules {
                 );
             }
         }
+        drop_generic_repeats(cx);
     }
+}
+
+/// gitleaks' precedence: a finding of a rule whose id says `generic` is dropped when a rule
+/// whose id does not found a secret containing it on the same line. Only custom rules' findings
+/// are dropped this way (leakhound resolves its own overlaps in the judge pass).
+fn drop_generic_repeats(cx: &mut Context<'_>) {
+    let detector = &cx.analyzer.detector;
+    let generic = |l: &Located| {
+        detector
+            .rule(l.rule)
+            .id
+            .to_ascii_lowercase()
+            .contains("generic")
+    };
+    let keep: Vec<bool> = cx
+        .located
+        .iter()
+        .map(|l| {
+            detector.rule(l.rule).gitleaks.is_none()
+                || !generic(l)
+                || !cx.located.iter().any(|o| {
+                    o.region.line == l.region.line
+                        && o.rule != l.rule
+                        && !generic(o)
+                        && o.secret.expose().contains(l.secret.expose())
+                })
+        })
+        .collect();
+    let mut i = 0;
+    cx.located.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
 fn push(

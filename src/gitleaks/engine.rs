@@ -145,6 +145,21 @@ pub enum Verdict {
 }
 
 impl Allowlist {
+    /// Whether the allowlist allows everything at these paths, whatever is found there (its
+    /// verdict depends on the path alone): gitleaks then skips the file, and so does leakhound.
+    pub fn allows_all_at(&self, paths: &[&str]) -> bool {
+        let by_path = !self.paths.is_empty()
+            && !paths.is_empty()
+            && paths
+                .iter()
+                .all(|p| self.paths.iter().any(|r| r.is_match(p.as_bytes())));
+        by_path
+            && (!self.and
+                || (self.commits.is_empty()
+                    && self.regexes.is_empty()
+                    && self.stopwords.is_empty()))
+    }
+
     /// The allowlist's verdict on a finding at these paths (a blob may live at several: a path
     /// criterion holds only if it holds for all of them, so that no place is hidden wrongly).
     pub fn verdict(&self, paths: &[&str], texts: Texts<'_>) -> Verdict {
@@ -160,7 +175,7 @@ impl Allowlist {
                 Target::Match => texts.whole,
                 Target::Line => texts.line,
             };
-            self.regexes.iter().any(|r| r.is_match(hay))
+            !hay.is_empty() && self.regexes.iter().any(|r| r.is_match(hay))
         });
         let stopword = (!self.stopwords.is_empty()).then(|| {
             let secret = String::from_utf8_lossy(texts.secret).to_lowercase();
@@ -206,6 +221,13 @@ impl Allowlists {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.lists.is_empty()
+    }
+
+    /// Whether a global allowlist for every rule allows everything at these paths.
+    pub fn allow_all_at(&self, paths: &[&str]) -> bool {
+        self.lists
+            .iter()
+            .any(|(l, targets)| targets.is_empty() && l.allows_all_at(paths))
     }
 
     /// The allowlists that apply to a rule.

@@ -52,7 +52,7 @@ pub fn is_gitleaks_config(text: &str) -> bool {
 /// A configuration that could not be used: the file, the line when known, the rule when
 /// known, and what is wrong.
 #[derive(Debug, thiserror::Error)]
-#[error("{}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), rule.as_deref().map(|r| format!(" (rule {r})")).unwrap_or_default())]
+#[error("invalid gitleaks configuration {}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), rule.as_deref().map(|r| format!(" (rule {r})")).unwrap_or_default())]
 pub struct ConfigError {
     /// The file.
     pub path: PathBuf,
@@ -249,8 +249,7 @@ fn load_into(
         } else {
             "[[allowlists]]".to_owned()
         };
-        let compiled = allowlist(al, &which, &line_of, &mut out.warnings, &shown.to_string())
-            .map_err(|(line, m)| error(line, None, m))?;
+        let compiled = allowlist(al, &which, &line_of).map_err(|(line, m)| error(line, None, m))?;
         out.allowlists.add_global(compiled, al.target_rules.clone());
     }
     for rule in file.rules {
@@ -289,6 +288,7 @@ fn compile(
             ),
         ));
     }
+    let text = &from_re2(text);
     let build = |unicode: bool| {
         regex::bytes::RegexBuilder::new(text)
             .unicode(unicode)
@@ -302,12 +302,107 @@ fn compile(
         .map_err(|e| (line, format!("{what} does not compile: {e}")))
 }
 
+/// A pattern in RE2 syntax (Go's `regexp`, which gitleaks uses) rewritten where Rust's `regex`
+/// reads the same text differently: a `{` that does not start a counted repetition is a
+/// literal in RE2 (`^\$(?:\d+|{\d+})$` in gitleaks' own default rules) and an error here;
+/// inside a class, `[` (but for `[:alpha:]`), `&` and `~` are literals in RE2 while Rust
+/// reads nested classes and set operations (`&&`, `~~`); `\Q…\E` quotes a literal.
+pub fn from_re2(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    let mut class = false;
+    // Whether the class just opened (a `]` or `^]` there is a literal `]`).
+    let mut class_start = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            if chars.get(i + 1) == Some(&'Q') {
+                let mut j = i + 2;
+                let mut literal = String::new();
+                while j < chars.len() && !(chars[j] == '\\' && chars.get(j + 1) == Some(&'E')) {
+                    literal.push(chars[j]);
+                    j += 1;
+                }
+                out.push_str(&regex::escape(&literal));
+                i = (j + 2).min(chars.len());
+                continue;
+            }
+            out.push(c);
+            if let Some(&n) = chars.get(i + 1) {
+                out.push(n);
+            }
+            i += 2;
+            class_start = false;
+            continue;
+        }
+        if class {
+            match c {
+                ']' if !class_start => class = false,
+                '[' if chars.get(i + 1) == Some(&':') => {
+                    // A POSIX class `[:name:]` is copied whole.
+                    if let Some(end) = (i + 2..chars.len().saturating_sub(1))
+                        .find(|&j| chars[j] == ':' && chars[j + 1] == ']')
+                    {
+                        out.extend(&chars[i..end + 2]);
+                        i = end + 2;
+                        class_start = false;
+                        continue;
+                    }
+                    out.push('\\');
+                }
+                '[' | '&' | '~' => out.push('\\'),
+                _ => {}
+            }
+            class_start = c == '^' && class_start && out.ends_with('[');
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                class = true;
+                class_start = true;
+                out.push(c);
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            '{' if !counted_repetition(&chars[i..]) => out.push_str("\\{"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether text starts with `{n}`, `{n,}` or `{n,m}`.
+fn counted_repetition(chars: &[char]) -> bool {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while chars.get(*i).is_some_and(char::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > from
+    };
+    if !digits(&mut i) {
+        return false;
+    }
+    if chars.get(i) == Some(&',') {
+        i += 1;
+        digits(&mut i);
+    }
+    chars.get(i) == Some(&'}')
+}
+
 fn allowlist(
     al: &AllowlistSyntax,
     which: &str,
     line_of: &dyn Fn(usize) -> usize,
-    warnings: &mut Vec<String>,
-    shown: &str,
 ) -> Result<Allowlist, Problem> {
     let _ = &al.description;
     let and = match al
@@ -347,8 +442,10 @@ fn allowlist(
         .map(|p| compile(p, &format!("{which} regex {:?}", p.get_ref()), line_of))
         .collect::<Result<Vec<_>, _>>()?;
     if al.commits.is_empty() && paths.is_empty() && regexes.is_empty() && al.stopwords.is_empty() {
-        warnings.push(format!(
-            "{shown}: {which} has no commits, paths, regexes or stopwords: it allows nothing"
+        // Why: gitleaks refuses it too; an empty AND allowlist would allow everything.
+        return Err((
+            None,
+            format!("{which} must contain at least one of commits, paths, regexes, stopwords"),
         ));
     }
     Ok(Allowlist {
@@ -421,8 +518,6 @@ fn custom_rule(
             al,
             &format!("rule {id} allowlist {}", i + 1),
             line_of,
-            warnings,
-            shown,
         )?);
     }
     let source_line = line_of(rule.id.span().start);
@@ -457,6 +552,28 @@ mod tests {
     }
 
     #[test]
+    fn re2_patterns_read_the_same_here() {
+        let cases = [
+            (r"^\$(?:\d+|{\d+})$", r"^\$(?:\d+|\{\d+})$"),
+            (r"a{2}b{1,}c{1,3}", r"a{2}b{1,}c{1,3}"),
+            (r"x{,3}", r"x\{,3}"),
+            (r"[[]x", r"[\[]x"),
+            (r"[]a]", r"[]a]"),
+            (r"[^]a]", r"[^]a]"),
+            (r"[a&&b~~c]", r"[a\&\&b\~\~c]"),
+            (r"[[:alpha:]_]", r"[[:alpha:]_]"),
+            (r"\Qa.b*\Ec", r"a\.b\*c"),
+            (r"\{x\}", r"\{x\}"),
+        ];
+        for (re2, rust) in cases {
+            assert_eq!(from_re2(re2), rust, "{re2}");
+            assert!(regex::Regex::new(&from_re2(re2)).is_ok(), "{re2}");
+        }
+        let re = regex::Regex::new(&from_re2(r"^\$(?:\d+|{\d+})$")).unwrap();
+        assert!(re.is_match("${12}") && re.is_match("$7") && !re.is_match("${x}"));
+    }
+
+    #[test]
     fn recognises_gitleaks_configs_by_content() {
         assert!(is_gitleaks_config("[[rules]]\nid = 'a'\nregex = 'x'\n"));
         assert!(is_gitleaks_config("[extend]\nuseDefault = true\n"));
@@ -487,6 +604,12 @@ mod tests {
             "{:?}",
             ok.warnings
         );
+    }
+
+    #[test]
+    fn empty_allowlists_are_refused() {
+        let err = load_text("[[allowlists]]\ndescription = 'nothing'\n").unwrap_err();
+        assert!(err.message.contains("at least one of"), "{err}");
     }
 
     #[test]

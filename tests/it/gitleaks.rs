@@ -421,11 +421,11 @@ fn discovered_gitleaks_config_with_use_default_keeps_leakhound_rules_and_allowli
             .any(|(r, p)| r.starts_with("stripe.") && p == "app/config.env"),
         "{places:?}"
     );
+    // The allowlisted path is not analysed at all (as gitleaks skips it).
     assert!(
         !places.iter().any(|(_, p)| p.starts_with("docs/")),
         "{places:?}"
     );
-    assert_eq!(doc["stats"]["suppressed"]["allowlist"], 1);
     // Without useDefault only the custom rule runs.
     fs::write(
         dir.path().join(".gitleaks.toml"),
