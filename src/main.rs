@@ -23,7 +23,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "leakhound: error: {e:#}");
+            // Why: an error can name a path or quote a file from the scanned data.
+            let text: Vec<String> = format!("{e:#}")
+                .lines()
+                .map(leakhound::report::escape_control)
+                .collect();
+            let text = text.join("\n");
+            let _ = writeln!(std::io::stderr(), "leakhound: error: {text}");
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, io::Write, sync::Mutex};
 
-use crate::sources::Diagnostic;
+use crate::{report::escape_control, sources::Diagnostic};
 
 /// How many diagnostics of one kind are printed before the rest are only counted.
 const PER_KIND: u64 = 20;
@@ -32,9 +32,13 @@ impl<'b> DiagnosticPrinter<'b> {
         self
     }
 
+    /// Prints one line. A diagnostic names inputs from the scanned data (paths, archive
+    /// members, git objects) and carries error messages that quote them, so every control
+    /// character is shown escaped: a file name cannot rewrite the terminal or forge a line.
     fn emit(&self, line: &str) {
+        let line = escape_control(line);
         match self.bar {
-            Some(bar) => bar.println(line),
+            Some(bar) => bar.println(&line),
             None => {
                 let _ = writeln!(std::io::stderr(), "{line}");
             }

@@ -62,7 +62,11 @@ pub fn run(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitCode> {
     );
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(&bar);
     for w in &config.warnings {
-        let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: warning: {}",
+            crate::report::escape_control(w)
+        );
     }
     let mut outcome = if args.staged {
         scan_staged(&config, &repo, &|d| printer.print(d))

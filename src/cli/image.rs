@@ -57,7 +57,11 @@ pub fn run(global: &GlobalArgs, args: &ImageArgs) -> anyhow::Result<ExitCode> {
     let bar = Bar::new(!global.quiet && !args.options.no_progress, "layers");
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(&bar);
     for w in &config.warnings {
-        let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: warning: {}",
+            crate::report::escape_control(w)
+        );
     }
     let limits = Limits {
         max_layer_bytes: args.max_layer_size,

@@ -212,6 +212,11 @@ pub struct ScanOptions {
     /// Show only secrets their provider confirmed active (the rest are counted)
     #[arg(long, requires = "verify")]
     pub only_verified: bool,
+    /// Accept an incomplete scan: exit 0 or 1 even when something could not be read (a
+    /// truncated pack, a corrupt object, an unreadable file or archive). Without it such a run
+    /// exits 2, findings or not, since an unread place may hold a secret
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Which findings fail the run (exit code): any finding, or only secrets confirmed active
     /// (needs --verify) [default: any]
     #[arg(

@@ -183,7 +183,11 @@ pub fn run(global: &GlobalArgs, args: &OrgArgs) -> anyhow::Result<ExitCode> {
     let settings = args.options.settings(PathBuf::from("."));
     let config = ScanConfig::build(&settings).context("failed to set up the scan")?;
     for w in &config.warnings {
-        let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: warning: {}",
+            crate::report::escape_control(w)
+        );
     }
     let token = token(args.token_env.as_deref())?;
     let (source, mut repos, auth) = match (&args.target, &args.repos) {
@@ -560,6 +564,7 @@ fn report_setup(args: &ReportArgs) -> anyhow::Result<(ScanOptions, ScanConfig)> 
         verify: false,
         only_verified: args.only_verified,
         fail_on: args.fail_on,
+        allow_incomplete: false,
     };
     let settings = ScanSettings {
         small_inputs: true,

@@ -98,7 +98,11 @@ pub(crate) fn scan(
     let bar = Bar::new(!global.quiet && !args.options.no_progress, "files");
     let printer = DiagnosticPrinter::new(global.quiet, global.verbose).with_bar(&bar);
     for w in &config.warnings {
-        let _ = writeln!(std::io::stderr(), "leakhound: warning: {w}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: warning: {}",
+            crate::report::escape_control(w)
+        );
     }
     let outcome = pipeline::scan_fs(&config, &inputs, &|d| printer.print(d), &bar);
     bar.finish();
@@ -193,7 +197,19 @@ pub(crate) fn finish(
             report::summary_line(&report)
         );
     }
-    let code = if outcome.stats.errors > 0 {
+    if outcome.stats.errors > 0 && !global.quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "leakhound: error: the scan is incomplete: {} could not be read (see the errors above); {}",
+            report::plural(outcome.stats.errors as usize, "place", "places"),
+            if options.allow_incomplete {
+                "accepted by --allow-incomplete"
+            } else {
+                "exit code 2 (--allow-incomplete accepts an incomplete scan)"
+            }
+        );
+    }
+    let code = if outcome.stats.errors > 0 && !options.allow_incomplete {
         EXIT_ERROR
     } else if outcome.findings.is_empty()
         || (options.fail_on == Some(super::FailOn::Active)

@@ -194,10 +194,11 @@ impl BlobScan<'_> {
     }
 }
 
+/// A blob that could not be read: an error, since it is an unscanned place.
 fn corrupt_blob(id: &ObjectId, shown: &str, e: &dyn std::fmt::Display) -> Diagnostic {
-    Diagnostic::Warning {
+    Diagnostic::Error {
         path: format!("blob {id} ({shown})"),
-        kind: crate::sources::WarningKind::CorruptObject(e.to_string()),
+        message: format!("could not be read ({e}); not scanned"),
     }
 }
 

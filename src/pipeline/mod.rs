@@ -296,11 +296,9 @@ pub(crate) fn scan_archive(
                         .map(|l| config.analyzer.finding(l, origin.clone())),
                 );
             }
+            // Why: an archive that cannot be read to the end leaves unscanned places.
             archive::Nested::Error { path, message } => {
-                shared.diagnostic(&Diagnostic::Warning {
-                    path,
-                    kind: crate::sources::WarningKind::CorruptObject(message),
-                });
+                shared.diagnostic(&Diagnostic::Error { path, message });
             }
         },
     );

@@ -141,6 +141,7 @@ pub fn scan_org(
         commits: AtomicU64::new(0),
         interrupt: AtomicBool::new(false),
         failures: Mutex::new(Vec::new()),
+        incomplete: AtomicU64::new(0),
         store_error: Mutex::new(None),
     };
     let next = AtomicUsize::new(0);
@@ -166,6 +167,7 @@ pub fn scan_org(
         commits,
         failures,
         store_error,
+        incomplete,
         ..
     } = shared;
     if let Some(e) = store_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -175,7 +177,7 @@ pub fn scan_org(
     let mut stats = counters.into_stats(start);
     let counts = RunCounts {
         repositories: todo.len() as u64,
-        failed: failures.len() as u64,
+        failed: failures.len() as u64 + incomplete.into_inner(),
         new_blobs: new_blobs.into_inner(),
         known_blobs: known_blobs.into_inner(),
         bytes: stats.bytes,
@@ -209,6 +211,9 @@ struct Shared<'a> {
     commits: AtomicU64,
     interrupt: AtomicBool,
     failures: Mutex<Vec<(String, String)>>,
+    /// Repositories scanned with objects that could not be read (their errors are counted
+    /// where they were found).
+    incomplete: AtomicU64,
     store_error: Mutex<Option<crate::store::Error>>,
 }
 
@@ -299,6 +304,13 @@ impl Shared<'_> {
             ..Selection::default()
         };
         let mut en = git::enumerate(&repo, &selection).map_err(|e| Stop::Repo(e.to_string()))?;
+        // Why: an object that could not be read is a place a secret may sit; the repository
+        // is recorded as incomplete so that the next run scans it again in full.
+        let mut unread = en
+            .diagnostics
+            .iter()
+            .filter(|d| matches!(d, Diagnostic::Error { .. }))
+            .count();
         for d in &en.diagnostics {
             let d = prefixed(&spec.name, d);
             self.counters.diagnostic(&d, self.on_diagnostic);
@@ -356,6 +368,7 @@ impl Shared<'_> {
                 })
                 .collect();
             let unreadable: HashSet<ObjectId> = unreadable.into_iter().collect();
+            unread += unreadable.len();
             let scanned: Vec<ScannedBlob> = batch
                 .iter()
                 .filter(|(id, _)| !unreadable.contains(id))
@@ -412,9 +425,16 @@ impl Shared<'_> {
             locations,
             head_secrets,
             commits: en.commits.len() as u64,
-            error: None,
+            error: (unread > 0).then(|| {
+                format!(
+                    "incomplete: {unread} object(s) could not be read; the next run scans this repository again in full"
+                )
+            }),
         };
         self.store().record_repo(self.run, &update)?;
+        if unread > 0 {
+            self.incomplete.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 

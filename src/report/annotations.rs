@@ -3,25 +3,39 @@
 
 use std::io::{self, Write};
 
-use super::{Report, Reporter, shown_secret, summary_line};
+use super::{Report, Reporter, escape_control, shown_secret, summary_line};
 use crate::rules::Severity;
 
 pub(super) struct GithubReporter;
 
+/// Encodes text for a workflow command the way GitHub's runner decodes it (`%` as `%25`, CR as
+/// `%0D`, LF as `%0A`, and in a property also `:` as `%3A` and `,` as `%2C`), and shows every
+/// other control character escaped (`\x1b`, `\u{9b}`): an escape sequence in a scanned path or
+/// commit message must neither reach the log raw nor start a workflow command of its own.
+fn encode(s: &str, in_property: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            ':' if in_property => out.push_str("%3A"),
+            ',' if in_property => out.push_str("%2C"),
+            c if c.is_control() => out.push_str(&escape_control(&c.to_string())),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Escapes a workflow-command property value.
 fn property(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
+    encode(s, true)
 }
 
 /// Escapes a workflow-command message.
 fn message(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    encode(s, false)
 }
 
 impl Reporter for GithubReporter {
@@ -79,5 +93,21 @@ mod tests {
     fn escapes_per_the_workflow_command_rules() {
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(message("50% a:b\nc"), "50%25 a:b%0Ac");
+    }
+
+    #[test]
+    fn shows_every_other_control_character_escaped() {
+        assert_eq!(
+            property("x\u{1b}]0;pwned\u{7}.env"),
+            "x\\x1b]0;pwned\\x07.env"
+        );
+        assert_eq!(message("a\tb\u{9b}c\r\n"), "a\\x09b\\u{9b}c%0D%0A");
+        assert_eq!(
+            message("a\n::warning file=x::forged"),
+            "a%0A::warning file=x::forged"
+        );
+        let all: String = (0u32..0xa0).filter_map(char::from_u32).collect();
+        assert!(!message(&all).chars().any(char::is_control));
+        assert!(!property(&all).chars().any(char::is_control));
     }
 }

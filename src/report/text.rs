@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use super::{Report, Reporter, group, plural, shown_secret, summary_line};
+use super::{Report, Reporter, escape_control, group, plural, shown_secret, summary_line};
 use crate::{
     finding::Finding,
     rules::Severity,
@@ -14,6 +14,9 @@ use crate::{
 };
 
 /// `active (octocat; scopes repo, gist): the provider accepted it (HTTP 200)`.
+///
+/// Raw: the identity, scopes and detail come from the provider's answer, so a terminal or
+/// Markdown caller escapes the line (JSON-based formats keep it exact).
 pub(super) fn verification_line(v: &Verification) -> String {
     let mut who: Vec<String> = Vec::new();
     if let Some(id) = &v.identity {
@@ -58,11 +61,13 @@ pub(super) fn one_line(text: &str, max: usize) -> String {
     }
 }
 
-/// `path:line:column`, plus the commit that introduced it and whether it left `HEAD`.
+/// `path:line:column`, plus the commit that introduced it and whether it left `HEAD`. Every
+/// part taken from scanned data (path, commit, author, message, layer instruction) has its
+/// control characters escaped, so that the line is safe to print to a terminal.
 pub(super) fn place(f: &Finding) -> String {
     let mut s = format!(
         "{}:{}:{}",
-        f.origin.display(),
+        escape_control(f.origin.display()),
         f.region.line,
         f.region.column
     );
@@ -72,15 +77,19 @@ pub(super) fn place(f: &Finding) -> String {
     if let Some(g) = &f.git {
         match &g.commit {
             Some(c) => {
+                let id: String = c.id.chars().take(12).collect();
                 s.push_str(&format!(
                     "  commit {} {} {}  {}",
-                    &c.id[..c.id.len().min(12)],
-                    c.author,
-                    c.date,
-                    c.summary
+                    escape_control(&id),
+                    escape_control(&c.author),
+                    escape_control(&c.date),
+                    escape_control(&c.summary)
                 ));
             }
-            None => s.push_str(&format!("  blob {}", &g.blob[..g.blob.len().min(12)])),
+            None => {
+                let blob: String = g.blob.chars().take(12).collect();
+                s.push_str(&format!("  blob {}", escape_control(&blob)));
+            }
         }
         if g.in_head == Some(false) {
             s.push_str("  [removed from HEAD, still in history]");
@@ -92,7 +101,7 @@ pub(super) fn place(f: &Finding) -> String {
         s.push_str(&format!("  layer {layer}"));
         if let Some(by) = &img.created_by {
             let by: String = by.chars().take(60).collect();
-            s.push_str(&format!(" ({by})"));
+            s.push_str(&format!(" ({})", escape_control(&by)));
         }
         if img.deleted_in_final_image {
             s.push_str("  [deleted in the final image, still in the layer]");
@@ -115,15 +124,19 @@ impl Reporter for TextReporter {
                 out,
                 "{sev}{:<8}{sev:#} {bold}{}{bold:#}  {}  {}  {dim}id {}  confidence {} ({}){dim:#}",
                 f.severity.as_str(),
-                f.rule_id,
-                f.rule_name,
-                shown_secret(f, report.show_secrets),
-                &f.secret_id[..12],
+                escape_control(&f.rule_id),
+                escape_control(&f.rule_name),
+                escape_control(&shown_secret(f, report.show_secrets)),
+                escape_control(&f.secret_id[..12]),
                 f.confidence.as_str(),
                 f.validation.as_str(),
             )?;
             if !f.details.is_empty() {
-                let d: Vec<String> = f.details.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let d: Vec<String> = f
+                    .details
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", escape_control(v)))
+                    .collect();
                 writeln!(out, "  {dim}{}{dim:#}", d.join(" "))?;
             }
             if let Some(v) = &f.verification {
@@ -132,7 +145,11 @@ impl Reporter for TextReporter {
                     Status::Inactive => dim,
                     Status::Unknown => warn,
                 };
-                writeln!(out, "  {style}live: {}{style:#}", verification_line(v))?;
+                writeln!(
+                    out,
+                    "  {style}live: {}{style:#}",
+                    escape_control(&verification_line(v))
+                )?;
             }
             if g.places.len() > 1 {
                 writeln!(
@@ -148,16 +165,26 @@ impl Reporter for TextReporter {
                         .into_iter()
                         .flatten()
                         .collect();
-                    writeln!(out, "      {} {}: {}", ci.system, at.join(" / "), ci.detail)?;
+                    writeln!(
+                        out,
+                        "      {} {}: {}",
+                        ci.system,
+                        escape_control(&at.join(" / ")),
+                        escape_control(&ci.detail)
+                    )?;
                 }
             }
             writeln!(
                 out,
                 "  {dim}revoke: {}{dim:#}",
-                one_line(&f.remediation.revoke, 110)
+                escape_control(&one_line(&f.remediation.revoke, 110))
             )?;
             if let Some(note) = g.places.iter().find_map(|p| p.note) {
-                writeln!(out, "  {warn}note: {}{warn:#}", one_line(note, 140))?;
+                writeln!(
+                    out,
+                    "  {warn}note: {}{warn:#}",
+                    escape_control(&one_line(note, 140))
+                )?;
             }
             writeln!(out)?;
         }
@@ -185,10 +212,13 @@ impl Reporter for TextReporter {
             ("repository", &report.stats.by_repository),
         ] {
             if !counts.is_empty() {
-                let by: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                let by: Vec<String> = counts
+                    .iter()
+                    .map(|(r, n)| format!("{} {n}", escape_control(r)))
+                    .collect();
                 writeln!(out, "Findings by {title}: {}", by.join(", "))?;
             }
         }
-        writeln!(out, "{}", summary_line(report))
+        writeln!(out, "{}", escape_control(&summary_line(report)))
     }
 }

@@ -213,10 +213,19 @@ struct Walker<'r> {
     buf: Vec<u8>,
 }
 
+/// An object that could not be read: an error, because what depends on it (a commit's tree
+/// and its ancestors, a tree's entries) was not scanned and may hold a secret.
 fn corrupt(what: &str, id: &gix::oid, e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::Warning {
+    let behind = match what {
+        "commit" => {
+            "; its tree and the history behind it were not walked (--all-objects scans every blob in the object database)"
+        }
+        "tree" => "; the files below it were not listed",
+        _ => "",
+    };
+    Diagnostic::Error {
         path: format!("{what} {id}"),
-        kind: WarningKind::CorruptObject(e.to_string()),
+        message: format!("could not be read ({e}){behind}"),
     }
 }
 
@@ -349,9 +358,9 @@ impl Walker<'_> {
             let mut reference = match reference {
                 Ok(r) => r,
                 Err(e) => {
-                    self.out.diagnostics.push(Diagnostic::Warning {
+                    self.out.diagnostics.push(Diagnostic::Error {
                         path: "reference".into(),
-                        kind: WarningKind::CorruptObject(e.to_string()),
+                        message: format!("could not be read ({e}); its history was not walked"),
                     });
                     continue;
                 }
@@ -361,15 +370,23 @@ impl Walker<'_> {
             match reference.peel_to_kind(gix::object::Kind::Commit) {
                 Ok(commit) => tips.push(commit.id),
                 Err(e) => {
-                    let points_at_commit = reference
-                        .peel_to_id()
-                        .ok()
-                        .and_then(|id| id.object().ok())
-                        .is_some_and(|o| o.kind == gix::object::Kind::Commit);
-                    if points_at_commit {
-                        self.out.diagnostics.push(Diagnostic::Warning {
+                    // Why: a tag of a tree or blob has no history (nothing is lost), but a
+                    // reference whose object is missing or unreadable hides a whole branch.
+                    let target = reference.peel_to_id().ok().map(|id| id.object());
+                    let no_history = matches!(
+                        &target,
+                        Some(Ok(o)) if o.kind != gix::object::Kind::Commit
+                    );
+                    if !no_history {
+                        let what = match &target {
+                            Some(Err(_)) | None => {
+                                "points at an object that is missing or unreadable"
+                            }
+                            Some(Ok(_)) => "points at a commit that could not be read",
+                        };
+                        self.out.diagnostics.push(Diagnostic::Error {
                             path: format!("reference {name}"),
-                            kind: WarningKind::CorruptObject(e.to_string()),
+                            message: format!("{what} ({e}); its history was not walked"),
                         });
                     }
                 }
@@ -650,9 +667,9 @@ impl Walker<'_> {
             let id = match id {
                 Ok(id) => id,
                 Err(e) => {
-                    self.out.diagnostics.push(Diagnostic::Warning {
+                    self.out.diagnostics.push(Diagnostic::Error {
                         path: "object database".into(),
-                        kind: WarningKind::CorruptObject(e.to_string()),
+                        message: format!("an object could not be listed ({e})"),
                     });
                     continue;
                 }

@@ -9,6 +9,8 @@ mod corpus;
 mod decode;
 mod gitleaks;
 mod gitrepo;
+mod hostile_git;
+mod hostile_output;
 mod lifecycle;
 mod org;
 mod realworld;
