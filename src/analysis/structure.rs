@@ -4,9 +4,11 @@
 //!   ([`crate::detect::structure::json_strings`]) and scanned, and each match is mapped back
 //!   to its place in the file.
 //! - [`KubernetesSecret`]: the values of Secret manifests
-//!   ([`crate::detect::structure::secret_values`]); `data:` values are base64 and are decoded
-//!   and scanned with every rule, and a credential field that no rule names is reported by the
-//!   rules marked `decoded: true`.
+//!   ([`crate::detect::structure::secret_manifests`]: YAML or JSON, single Secrets or the items
+//!   of a `kind: List`); `data:` values are base64 and are decoded and scanned with every rule,
+//!   and a credential field that no rule names is reported by the rules marked `decoded: true`.
+//!   A `data:` value that is not base64 is skipped: passes have no channel for warnings, so it
+//!   is not reported (its raw text was seen by the normal scan).
 
 use super::{Context, Pass, confidence_of};
 use crate::{
@@ -81,8 +83,10 @@ impl Pass for KubernetesSecret {
             }
             let (start, end) = locator.locate_span(v.span.0, v.span.1);
             let region = Region::of(start, end);
-            let overlaps =
-                |l: &Located| l.region.line <= region.end_line && region.line <= l.region.end_line;
+            // Why: by bytes, not lines: a flow mapping (`data: {A: …, B: …}`, a JSON manifest)
+            // holds several values on one line.
+            let span = v.span;
+            let overlaps = |l: &Located| l.span.0 < span.1 && span.0 < l.span.1;
             let chain = if v.encoded {
                 vec![Encoding::Base64]
             } else {
@@ -90,6 +94,13 @@ impl Pass for KubernetesSecret {
             };
             if v.encoded {
                 cx.scan_text(&v.value, &mut inner);
+                // Why: a generic rule's finding on the base64 text is the same secret that a
+                // provider rule names once decoded; the provider finding is the better report.
+                if inner.iter().any(|m| !detector.rule(m.rule).generic) {
+                    cx.located.retain(|l| {
+                        !(l.decoded.is_empty() && overlaps(l) && detector.rule(l.rule).generic)
+                    });
+                }
                 for m in &inner {
                     let secret = Secret::new(&v.value[m.secret.0..m.secret.1]);
                     cx.push(m.rule, (region, v.span), secret, m);

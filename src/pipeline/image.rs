@@ -1,6 +1,11 @@
 //! Scanning container images: the config (Env, Labels, Cmd/Entrypoint, history) and every
 //! regular file of every layer, each finding attributed to its layer and the instruction that
 //! created it, and flagged when a later layer removed or replaced the file.
+//!
+//! Whatever leaves part of the image unscanned is an error diagnostic (exit code 2): what
+//! opening the image found missing (a truncated archive), a layer that cannot be read to its
+//! end, and an archive inside a layer that cannot be (corrupt, truncated, an unsupported
+//! compression method, over its budget, nested too deep).
 
 use std::{sync::Arc, time::Instant};
 
@@ -32,7 +37,8 @@ pub fn scan_image(
     let start = Instant::now();
     let counters = Counters::default();
     let img = image::open(reference, registry)?;
-    progress.total(img.layers.len() as u64 + 1);
+    // A layer listed more than once is read once.
+    progress.total(img.distinct_layers() as u64 + 1);
     let analyzer = &config.analyzer;
     let mut work = analyzer.workspace();
     let shared = Scan {
@@ -40,6 +46,13 @@ pub fn scan_image(
         counters: &counters,
         on_diagnostic,
     };
+    // What opening found missing (a truncated archive): the scan goes on with what is left.
+    for message in &img.problems {
+        shared.diagnostic(&Diagnostic::Error {
+            path: reference.to_owned(),
+            message: message.clone(),
+        });
+    }
     let mut found: Vec<(Option<usize>, Finding)> = Vec::new();
     let provenance = |layer: Option<usize>| -> Arc<ImageProvenance> {
         let l = layer.and_then(|i| img.layers.get(i));

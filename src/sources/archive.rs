@@ -3,6 +3,12 @@
 //! opened too, to a bounded depth. The archive is already in memory (within `--max-file-size`);
 //! each entry is decompressed on its own and capped, and the total decompressed size of one
 //! archive is capped too (zip bombs). Nothing is written to disk.
+//!
+//! Whatever leaves part of an archive unscanned is reported as a [`Nested::Error`] naming the
+//! entry: an archive that cannot be read to its end (corrupt, truncated, an unsupported
+//! compression method), an entry over the size cap or the archive's budget, and an archive
+//! nested deeper than [`MAX_DEPTH`] (not opened). Tar members of type `7` (contiguous files)
+//! and GNU sparse files are regular files and are scanned as such.
 
 use std::io::{Cursor, Read};
 
@@ -111,7 +117,21 @@ fn walk_at(
                 Some(k) if depth < MAX_DEPTH => {
                     walk_at(k, &data, &inner, depth + 1, max, budget, visit)
                 }
-                _ => visit(Nested::File {
+                Some(_) => {
+                    // Why: a limit that is reached silently hides what lies beyond it.
+                    visit(Nested::Error {
+                        path: inner.clone(),
+                        message: format!(
+                            "an archive nested more than {MAX_DEPTH} levels deep: not opened, \
+                             its entries are not scanned"
+                        ),
+                    });
+                    visit(Nested::File {
+                        path: &inner,
+                        bytes: &data,
+                    })
+                }
+                None => visit(Nested::File {
                     path: &inner,
                     bytes: &data,
                 }),
@@ -124,9 +144,16 @@ fn walk_at(
             .read_to_end(&mut data)
             .map_err(|e| e.to_string())?;
         if data.len() as u64 > limit {
-            return Err(format!(
-                "entry exceeds {limit} decompressed bytes (a zip bomb, or raise --max-file-size)"
-            ));
+            return Err(if *budget < cap {
+                format!(
+                    "not read: the {MAX_TOTAL}-byte decompressed budget of the outer archive \
+                     is used up (a zip bomb?)"
+                )
+            } else {
+                format!(
+                    "entry exceeds {limit} decompressed bytes (a zip bomb, or raise --max-file-size)"
+                )
+            });
         }
         *budget -= data.len() as u64;
         Ok(data)
@@ -193,7 +220,7 @@ fn walk_at(
                         });
                     }
                 };
-                if !entry.header().entry_type().is_file() {
+                if !is_regular(entry.header().entry_type()) {
                     continue;
                 }
                 let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -207,4 +234,11 @@ fn walk_at(
             }
         }
     }
+}
+
+/// Whether a tar member holds a file's content: a regular file, a contiguous file (type `7`,
+/// a regular file everywhere but on a few historical systems) or a GNU sparse file (read with
+/// its holes filled in).
+pub(crate) fn is_regular(t: tar::EntryType) -> bool {
+    t.is_file() || t.is_contiguous() || t.is_gnu_sparse()
 }

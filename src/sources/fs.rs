@@ -5,6 +5,10 @@
 //! (`.env`, `.npmrc` are where secrets live), and does not follow symbolic links, so a symlink
 //! loop cannot trap the walk. Named files are always read, even if ignored, but configuration
 //! excludes still apply to them (so a pre-commit hook that passes file names honours them).
+//!
+//! UTF-16 text with a byte order mark (PowerShell scripts, `.reg` exports, configuration saved
+//! on Windows) is transcoded to UTF-8 before it is sniffed and scanned (`utf16_to_utf8`),
+//! so it is not skipped as binary for its NUL bytes.
 
 use std::{
     io::Read as _,
@@ -199,7 +203,9 @@ fn read_file(
         // Why: sniff the head first so that a large binary file costs one small read.
         (&mut f).take(BINARY_SNIFF_LEN as u64).read_to_end(buf)?;
         // Why: archives are binary by nature; they are opened and their entries scanned.
+        // UTF-16 text is transcoded (by `emit_blob`) before it is judged.
         if memchr::memchr(0, buf).is_some()
+            && utf16_order(buf).is_none()
             && !opts.keeps_binary(&rel)
             && !super::archive::has_archive_name(&rel)
         {
@@ -259,8 +265,10 @@ fn read_stdin(opts: &FsOptions, visit: &mut Visitor<'_>) {
     }
 }
 
-/// Sniffs, warns and hands the bytes over.
+/// Sniffs, warns and hands the bytes over (UTF-16 text as UTF-8, see [`utf16_to_utf8`]).
 fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor<'_>) {
+    let transcoded = utf16_to_utf8(bytes);
+    let bytes = transcoded.as_deref().unwrap_or(bytes);
     let path = origin.display().to_owned();
     let binary = looks_binary(bytes);
     if binary
@@ -288,6 +296,44 @@ fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor
     visit(Event::Blob { origin, bytes });
 }
 
+/// The byte order of UTF-16 text: `Some(true)` for little endian (`FF FE`), `Some(false)` for
+/// big endian (`FE FF`), `None` without a UTF-16 byte order mark (or with the UTF-32 LE one,
+/// `FF FE 00 00`).
+fn utf16_order(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, 0, 0, ..] => None,
+        [0xFF, 0xFE, ..] => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ => None,
+    }
+}
+
+/// UTF-16 text (with a byte order mark, little or big endian) as UTF-8, without the mark;
+/// `None` for other input. Unpaired surrogates (and an odd last byte) become U+FFFD. What is
+/// scanned, and so what findings' lines and columns count, is this UTF-8 text: lines are the
+/// same as the file's, and columns count characters.
+///
+/// Text that holds U+0000 is still binary after transcoding, and is skipped as such.
+fn utf16_to_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    let little = utf16_order(bytes)?;
+    let body = &bytes[2..];
+    let pairs = body.chunks_exact(2);
+    let odd = !pairs.remainder().is_empty();
+    let units = pairs.map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut text = String::with_capacity(body.len() / 2);
+    text.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    if odd {
+        text.push(char::REPLACEMENT_CHARACTER);
+    }
+    Some(text.into_bytes())
+}
+
 /// The path as shown: without a leading `./`.
 fn display(path: &Path) -> String {
     let s = path.to_string_lossy();
@@ -310,6 +356,28 @@ fn relative(roots: &[PathBuf], path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_transcoded() {
+        let text = "a=\u{e9}\u{1F600}\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(utf16_to_utf8(&le).as_deref(), Some(text.as_bytes()));
+        assert_eq!(utf16_to_utf8(&be).as_deref(), Some(text.as_bytes()));
+        // an unpaired surrogate and an odd last byte are replaced
+        assert_eq!(
+            utf16_to_utf8(b"\xFF\xFEa\0\x00\xD8b\0c").as_deref(),
+            Some("a\u{FFFD}b\u{FFFD}".as_bytes())
+        );
+        assert_eq!(utf16_to_utf8(b"\xFF\xFE\0\0a\0\0\0"), None);
+        assert_eq!(utf16_to_utf8(b"plain"), None);
+    }
 
     #[test]
     fn relative_strips_the_longest_root() {
