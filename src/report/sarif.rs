@@ -144,122 +144,120 @@ impl Reporter for SarifReporter {
             .enumerate()
             .map(|(i, r)| (r.id.as_str(), i))
             .collect();
-        let results: Vec<SarifResult> = report
-            .findings
-            .iter()
-            .map(|f| {
-                let region = Region::builder()
-                    .start_line(f.region.line as i64)
-                    .start_column(f.region.column as i64)
-                    .end_line(f.region.end_line as i64)
-                    .end_column(f.region.end_column as i64)
-                    .build();
-                let artifact = ArtifactLocation::builder()
-                    .uri(uri_of(report, f))
-                    .uri_base_id(SRCROOT.to_owned())
-                    .build();
-                let location = Location::builder()
-                    .physical_location(
-                        PhysicalLocation::builder()
-                            .artifact_location(artifact)
-                            .region(region)
-                            .build(),
-                    )
-                    .build();
-                let mut text = format!(
-                    "{} found: {} (confidence {}, {}). Revoke it first, then rotate: {}",
-                    f.rule_name,
-                    shown_secret(f, report.show_secrets),
-                    f.confidence.as_str(),
-                    f.validation.as_str(),
-                    f.remediation.revoke.lines().next().unwrap_or("").trim()
-                );
-                if let Some(chain) = f.decode_chain() {
-                    text.push_str(&format!(" (found encoded: {chain})"));
-                }
-                if let Some(c) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
-                    text.push_str(&format!(
-                        " (introduced in commit {} by {} on {})",
-                        c.id, c.author, c.date
-                    ));
-                }
-                if let Some(ci) = &f.ci {
-                    text = format!("{}: {}", f.rule_name, ci.detail);
-                    if let Some(job) = &ci.job {
-                        text.push_str(&format!(" (job {job}"));
-                        if let Some(step) = &ci.step {
-                            text.push_str(&format!(", step {step}"));
-                        }
-                        text.push(')');
+        // Why: results are written one at a time below, so that memory holds one result, not
+        // all of them (500,000 results built at once took 3.2 GB).
+        let results = report.findings.iter().map(|f| {
+            let region = Region::builder()
+                .start_line(f.region.line as i64)
+                .start_column(f.region.column as i64)
+                .end_line(f.region.end_line as i64)
+                .end_column(f.region.end_column as i64)
+                .build();
+            let artifact = ArtifactLocation::builder()
+                .uri(uri_of(report, f))
+                .uri_base_id(SRCROOT.to_owned())
+                .build();
+            let location = Location::builder()
+                .physical_location(
+                    PhysicalLocation::builder()
+                        .artifact_location(artifact)
+                        .region(region)
+                        .build(),
+                )
+                .build();
+            let mut text = format!(
+                "{} found: {} (confidence {}, {}). Revoke it first, then rotate: {}",
+                f.rule_name,
+                shown_secret(f, report.show_secrets),
+                f.confidence.as_str(),
+                f.validation.as_str(),
+                f.remediation.revoke.lines().next().unwrap_or("").trim()
+            );
+            if let Some(chain) = f.decode_chain() {
+                text.push_str(&format!(" (found encoded: {chain})"));
+            }
+            if let Some(c) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
+                text.push_str(&format!(
+                    " (introduced in commit {} by {} on {})",
+                    c.id, c.author, c.date
+                ));
+            }
+            if let Some(ci) = &f.ci {
+                text = format!("{}: {}", f.rule_name, ci.detail);
+                if let Some(job) = &ci.job {
+                    text.push_str(&format!(" (job {job}"));
+                    if let Some(step) = &ci.step {
+                        text.push_str(&format!(", step {step}"));
                     }
+                    text.push(')');
                 }
-                if let Some(note) = f.note {
-                    text.push(' ');
-                    text.push_str(note);
+            }
+            if let Some(note) = f.note {
+                text.push(' ');
+                text.push_str(note);
+            }
+            if let Some(v) = &f.verification {
+                text.push_str(&format!(
+                    " Live check: {}.",
+                    super::text::verification_line(v)
+                ));
+            }
+            let mut fingerprints = BTreeMap::new();
+            fingerprints.insert("secretId/v1".to_owned(), f.secret_id.clone());
+            let mut props = BTreeMap::new();
+            if let Some(ci) = &f.ci {
+                props.insert("ci_system".to_owned(), serde_json::json!(ci.system));
+                props.insert("job".to_owned(), serde_json::json!(ci.job));
+                props.insert("step".to_owned(), serde_json::json!(ci.step));
+            }
+            props.insert("secret_id".to_owned(), serde_json::json!(f.secret_id));
+            props.insert(
+                "severity".to_owned(),
+                serde_json::json!(f.severity.as_str()),
+            );
+            props.insert(
+                "validation".to_owned(),
+                serde_json::json!(f.validation.as_str()),
+            );
+            props.insert(
+                "confidence".to_owned(),
+                serde_json::json!(f.confidence.as_str()),
+            );
+            for (k, v) in &f.details {
+                props.insert((*k).to_owned(), serde_json::json!(v));
+            }
+            if !f.decoded.is_empty() {
+                props.insert("decoded".to_owned(), serde_json::json!(f.decoded));
+            }
+            if let Some(v) = &f.verification {
+                props.insert("verification".to_owned(), serde_json::json!(v.as_ref()));
+            }
+            if let Some(g) = &f.git {
+                if let Some(repo) = &g.repository {
+                    props.insert("repository".to_owned(), serde_json::json!(repo.as_ref()));
                 }
-                if let Some(v) = &f.verification {
-                    text.push_str(&format!(
-                        " Live check: {}.",
-                        super::text::verification_line(v)
-                    ));
+                props.insert("blob".to_owned(), serde_json::json!(g.blob));
+                if let Some(c) = &g.commit {
+                    props.insert("commit".to_owned(), serde_json::json!(c.id));
+                    props.insert("author".to_owned(), serde_json::json!(c.author));
+                    props.insert("date".to_owned(), serde_json::json!(c.date));
                 }
-                let mut fingerprints = BTreeMap::new();
-                fingerprints.insert("secretId/v1".to_owned(), f.secret_id.clone());
-                let mut props = BTreeMap::new();
-                if let Some(ci) = &f.ci {
-                    props.insert("ci_system".to_owned(), serde_json::json!(ci.system));
-                    props.insert("job".to_owned(), serde_json::json!(ci.job));
-                    props.insert("step".to_owned(), serde_json::json!(ci.step));
+                if let Some(in_head) = g.in_head {
+                    props.insert("in_head".to_owned(), serde_json::json!(in_head));
                 }
-                props.insert("secret_id".to_owned(), serde_json::json!(f.secret_id));
-                props.insert(
-                    "severity".to_owned(),
-                    serde_json::json!(f.severity.as_str()),
-                );
-                props.insert(
-                    "validation".to_owned(),
-                    serde_json::json!(f.validation.as_str()),
-                );
-                props.insert(
-                    "confidence".to_owned(),
-                    serde_json::json!(f.confidence.as_str()),
-                );
-                for (k, v) in &f.details {
-                    props.insert((*k).to_owned(), serde_json::json!(v));
-                }
-                if !f.decoded.is_empty() {
-                    props.insert("decoded".to_owned(), serde_json::json!(f.decoded));
-                }
-                if let Some(v) = &f.verification {
-                    props.insert("verification".to_owned(), serde_json::json!(v.as_ref()));
-                }
-                if let Some(g) = &f.git {
-                    if let Some(repo) = &g.repository {
-                        props.insert("repository".to_owned(), serde_json::json!(repo.as_ref()));
-                    }
-                    props.insert("blob".to_owned(), serde_json::json!(g.blob));
-                    if let Some(c) = &g.commit {
-                        props.insert("commit".to_owned(), serde_json::json!(c.id));
-                        props.insert("author".to_owned(), serde_json::json!(c.author));
-                        props.insert("date".to_owned(), serde_json::json!(c.date));
-                    }
-                    if let Some(in_head) = g.in_head {
-                        props.insert("in_head".to_owned(), serde_json::json!(in_head));
-                    }
-                }
-                let builder = SarifResult::builder()
-                    .rule_id(f.rule_id.clone())
-                    .level(level(f.severity))
-                    .message(Message::builder().text(text).build())
-                    .locations(vec![location])
-                    .partial_fingerprints(fingerprints)
-                    .properties(PropertyBag::builder().additional_properties(props).build());
-                match index.get(f.rule_id.as_str()) {
-                    Some(&i) => builder.rule_index(i as i64).build(),
-                    None => builder.build(),
-                }
-            })
-            .collect();
+            }
+            let builder = SarifResult::builder()
+                .rule_id(f.rule_id.clone())
+                .level(level(f.severity))
+                .message(Message::builder().text(text).build())
+                .locations(vec![location])
+                .partial_fingerprints(fingerprints)
+                .properties(PropertyBag::builder().additional_properties(props).build());
+            match index.get(f.rule_id.as_str()) {
+                Some(&i) => builder.rule_index(i as i64).build(),
+                None => builder.build(),
+            }
+        });
         let driver = ToolComponent::builder()
             .name("leakhound".to_owned())
             .version(env!("CARGO_PKG_VERSION").to_owned())
@@ -271,7 +269,7 @@ impl Reporter for SarifReporter {
             .build();
         let mut run = Run::builder()
             .tool(Tool::builder().driver(driver).build())
-            .results(results)
+            .results(Vec::<SarifResult>::new())
             .invocations(vec![invocation])
             .column_kind(serde_json::json!("unicodeCodePoints"))
             .build();
@@ -295,10 +293,24 @@ impl Reporter for SarifReporter {
             .version(serde_json::json!("2.1.0"))
             .runs(vec![run])
             .build();
-        serde_json::to_writer_pretty(&mut *out, &sarif)?;
+        let skeleton = serde_json::to_string_pretty(&sarif)?;
+        let (head, tail) = skeleton
+            .split_once(EMPTY_RESULTS)
+            .expect("a run with no results serializes its empty results array");
+        out.write_all(head.as_bytes())?;
+        out.write_all(b"\"results\": [")?;
+        for (i, r) in results.enumerate() {
+            out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut *out, &r)?;
+        }
+        out.write_all(b"]")?;
+        out.write_all(tail.as_bytes())?;
         out.write_all(b"\n")
     }
 }
+
+/// How the empty results array of the skeleton document serializes.
+const EMPTY_RESULTS: &str = "\"results\": []";
 
 #[cfg(test)]
 mod tests {
