@@ -11,7 +11,9 @@
 //!                                        # a glob without `/` matches at any depth
 //!
 //! [scan]
-//! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit
+//! max_file_size = "25MiB"            # or a number of bytes; 0 = no limit (default: none for
+//!                                    # files, scanned in windows; 25MiB for git blobs, image
+//!                                    # files and archive members, which are held whole)
 //! min_confidence = "medium"          # low | medium | high: hide findings below this
 //! decode_depth = 2                   # encodings deep to decode (0 = off)
 //!
@@ -429,10 +431,10 @@ impl ScanConfig {
         }
         let exclude = build_globs(&file.paths.exclude)?;
         let max_file_size = match (settings.max_file_size, &file.scan.max_file_size) {
-            (Some(n), _) => n,
-            (None, Some(SizeSyntax::Bytes(n))) => *n,
-            (None, Some(SizeSyntax::Text(t))) => parse_size(t)?,
-            (None, None) => DEFAULT_MAX_FILE_SIZE,
+            (Some(n), _) => Some(n),
+            (None, Some(SizeSyntax::Bytes(n))) => Some(*n),
+            (None, Some(SizeSyntax::Text(t))) => Some(parse_size(t)?),
+            (None, None) => None,
         };
         let ignore_path = match &settings.ignore_file {
             _ if settings.no_ignore_file => None,
@@ -526,7 +528,10 @@ impl ScanConfig {
                 threads: settings.threads,
                 respect_ignore: settings.respect_ignore,
                 exclude: exclude.map(Arc::new),
-                max_file_size,
+                // Why: files on disk are read in windows, so none is too large by default;
+                // git blobs, image files and archive members are held whole.
+                max_file_size: max_file_size.unwrap_or(0),
+                max_blob_size: max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
                 scan_binary: settings.scan_binary,
                 binary_paths,
             },

@@ -66,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: &ImageArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits {
         max_layer_bytes: args.max_layer_size,
         max_ratio: args.max_ratio,
-        max_file_size: config.fs.max_file_size,
+        max_file_size: config.fs.max_blob_size,
     };
     let password = if args.password_stdin {
         let mut p = String::new();

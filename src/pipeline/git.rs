@@ -97,7 +97,7 @@ impl BlobScan<'_> {
             (shared.config, shared.counters, shared.on_diagnostic);
         let sync = repo.clone().into_sync();
         let analyzer = &config.analyzer;
-        let limit = config.fs.max_file_size;
+        let limit = config.fs.max_blob_size;
         let unreadable: Mutex<Vec<ObjectId>> = Mutex::new(Vec::new());
         let failed = |id: &ObjectId, shown: &str, e: &dyn std::fmt::Display| {
             counters.diagnostic(&corrupt_blob(id, shown, e), on_diagnostic);
@@ -394,7 +394,7 @@ pub fn scan_staged(
             }
         };
         accounted += 1;
-        let limit = config.fs.max_file_size;
+        let limit = config.fs.max_blob_size;
         if limit > 0 && data.len() as u64 > limit {
             let reason = SkipReason::TooLarge {
                 size: data.len() as u64,

@@ -122,6 +122,12 @@ impl Counters {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    /// Counts a window of a large file: the file once, and the bytes it adds.
+    pub(crate) fn scanned_part(&self, first: bool, bytes: usize) {
+        self.files.fetch_add(u64::from(first), Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     /// Counts findings suppressed by inline markers.
     pub(crate) fn inline_suppressed(&self, n: u64) {
         if n > 0 {
@@ -231,7 +237,33 @@ pub fn scan_fs(
         let mut work = analyzer.workspace();
         let findings = &findings;
         Box::new(move |event: Event<'_>| match event {
-            Event::Blob { origin, bytes } => {
+            Event::Blob {
+                origin,
+                bytes,
+                part: Some(part),
+            } => {
+                // A window of a large file: its findings are those that start in its share,
+                // placed in the file.
+                shared.counters.scanned_part(part.first, part.new_bytes);
+                progress.advance(u64::from(part.first), part.new_bytes as u64);
+                let located = shared.analyze(&mut work, bytes, &[origin.relative()]);
+                let found: Vec<Finding> = located
+                    .iter()
+                    .filter(|l| (part.keep.0..part.keep.1).contains(&l.span.0))
+                    .map(|l| {
+                        let mut l = l.clone();
+                        place_in_file(&mut l.region, &part);
+                        analyzer.finding(&l, origin.clone())
+                    })
+                    .collect();
+                if !found.is_empty() {
+                    findings
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(found);
+                }
+            }
+            Event::Blob { origin, bytes, .. } => {
                 shared.counters.scanned(bytes.len());
                 progress.advance(1, bytes.len() as u64);
                 if let Some(kind) = archive::kind(origin.relative(), bytes) {
@@ -263,6 +295,18 @@ pub fn scan_fs(
     ScanOutcome { findings, stats }
 }
 
+/// Moves a region found in a window of a large file to where it is in the file.
+fn place_in_file(region: &mut crate::finding::Region, part: &fs::Part) {
+    if region.line == 1 {
+        region.column += part.column_before;
+    }
+    if region.end_line == 1 {
+        region.end_column += part.column_before;
+    }
+    region.line += part.lines_before;
+    region.end_line += part.lines_before;
+}
+
 /// Scans the entries of an archive held in memory (recursively, bounded); returns findings whose
 /// paths read `outer.jar!/inner/path`.
 pub(crate) fn scan_archive(
@@ -278,7 +322,7 @@ pub(crate) fn scan_archive(
         kind,
         bytes,
         path,
-        config.fs.max_file_size,
+        config.fs.max_blob_size,
         &mut |event| match event {
             archive::Nested::File { path, bytes } => {
                 if crate::detect::looks_binary(bytes) && !config.fs.keeps_binary(path) {

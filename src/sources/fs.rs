@@ -46,8 +46,11 @@ pub struct FsOptions {
     pub respect_ignore: bool,
     /// Globs (matched against root-relative paths) to skip.
     pub exclude: Option<Arc<GlobSet>>,
-    /// Larger files are skipped (0 = no limit).
+    /// Larger files are skipped (0 = no limit: files are read in windows, see
+    /// [`WINDOW`]).
     pub max_file_size: u64,
+    /// Larger git blobs, image files and archive members are skipped (they are held whole).
+    pub max_blob_size: u64,
     /// Scan files that look binary instead of skipping them.
     pub scan_binary: bool,
     /// Binary files at these paths are scanned anyway: binary rules (key stores) name them.
@@ -61,6 +64,28 @@ impl FsOptions {
     }
 }
 
+/// Files larger than this are read and scanned in windows of this size, so that memory stays
+/// bounded whatever the file size or line length.
+pub const WINDOW: usize = 32 << 20;
+/// How much consecutive windows share: a finding belongs to the window where it has at least
+/// half of this before and after it, which is more than any rule reaches (16 KiB).
+pub const OVERLAP: usize = 1 << 20;
+
+/// Where a window of a large file sits in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Lines of the file before the window.
+    pub lines_before: usize,
+    /// Characters of the window's first line that come before the window.
+    pub column_before: usize,
+    /// Findings that start in `keep.0..keep.1` (byte offsets in the window) belong to it.
+    pub keep: (usize, usize),
+    /// Whether this is the file's first window (it counts the file).
+    pub first: bool,
+    /// Bytes of the file this window adds (its length, less what it shares with the next).
+    pub new_bytes: usize,
+}
+
 /// What a source hands to a visitor.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -70,6 +95,8 @@ pub enum Event<'a> {
         origin: Origin,
         /// The bytes.
         bytes: &'a [u8],
+        /// For a window of a large file, where it sits (`None`: the whole input).
+        part: Option<Part>,
     },
     /// A problem with one input.
     Diagnostic(Diagnostic),
@@ -93,6 +120,9 @@ pub fn walk<'s>(
         if let Input::Path(p) = input {
             // Why: a missing root is reported once, here, rather than as a walk error.
             match std::fs::metadata(p) {
+                // Why: a pipe or device the user named (`scan <(cmd)`, `/dev/stdin`, a FIFO)
+                // is what they want scanned; it is read as a stream, in windows.
+                Ok(m) if is_stream(&m.file_type()) => read_stream(p, opts, &mut make_visitor()),
                 Ok(_) => paths.push(p),
                 Err(e) => make_visitor()(Event::Diagnostic(Diagnostic::Error {
                     path: display(p),
@@ -140,12 +170,18 @@ pub fn walk<'s>(
         let opts = opts.clone();
         Box::new(move |entry| {
             match entry {
-                Ok(entry) => {
-                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    if is_file {
+                Ok(entry) => match entry.file_type() {
+                    Some(t) if t.is_file() => {
                         read_file(entry.path(), &roots, &opts, &mut buf, &mut visit);
                     }
-                }
+                    Some(t) if is_stream(&t) || is_socket(&t) => {
+                        visit(Event::Diagnostic(Diagnostic::Skipped {
+                            path: display(entry.path()),
+                            reason: SkipReason::Special,
+                        }));
+                    }
+                    _ => {}
+                },
                 Err(err) => {
                     let path = match &err {
                         ignore::Error::WithPath { path, .. } => display(path),
@@ -167,6 +203,8 @@ enum Read {
     TooLarge(u64),
     Binary,
     Whole,
+    /// Scanned in windows (see [`WINDOW`]).
+    Windows,
 }
 
 fn read_file(
@@ -211,6 +249,17 @@ fn read_file(
         {
             return Ok(Read::Binary);
         }
+        if size > WINDOW as u64
+            && utf16_order(buf).is_none()
+            && !super::archive::has_archive_name(&rel)
+        {
+            let origin = Origin::File {
+                path: shown.clone(),
+                relative: rel.clone(),
+            };
+            read_windows(&mut f, origin, buf, visit)?;
+            return Ok(Read::Windows);
+        }
         f.read_to_end(buf)?;
         Ok(Read::Whole)
     });
@@ -237,6 +286,135 @@ fn read_file(
             };
             emit_blob(origin, buf, opts, visit);
         }
+        Ok(Read::Windows) => {}
+    }
+}
+
+/// Reads the rest of a large file (`buf` holds its first bytes) and hands it over window by
+/// window: each window is [`WINDOW`] bytes, the next starts [`OVERLAP`] bytes before its end,
+/// and memory holds one window.
+fn read_windows(
+    f: &mut impl std::io::Read,
+    origin: Origin,
+    buf: &mut Vec<u8>,
+    visit: &mut Visitor<'_>,
+) -> std::io::Result<()> {
+    let half = OVERLAP / 2;
+    let (mut lines_before, mut column_before) = (0usize, 0usize);
+    let mut first = true;
+    loop {
+        let want = WINDOW.saturating_sub(buf.len());
+        let got = f.by_ref().take(want as u64).read_to_end(buf)?;
+        let last = got < want;
+        let len = buf.len();
+        if first && memchr::memchr(b'\n', &buf[..len.min(LONG_LINE)]).is_none() && len >= LONG_LINE
+        {
+            visit(Event::Diagnostic(Diagnostic::Warning {
+                path: origin.display().to_owned(),
+                kind: WarningKind::LongLine,
+            }));
+        }
+        // The window's own bytes end where the next window's start; findings are split in
+        // the middle of what the two share.
+        let next = if last { len } else { len - OVERLAP };
+        let keep = (
+            if first { 0 } else { half },
+            if last { len } else { next + half },
+        );
+        visit(Event::Blob {
+            origin: origin.clone(),
+            bytes: buf,
+            part: Some(Part {
+                lines_before,
+                column_before,
+                keep,
+                first,
+                new_bytes: next,
+            }),
+        });
+        if last {
+            return Ok(());
+        }
+        let consumed = &buf[..next];
+        match memchr::memrchr(b'\n', consumed) {
+            Some(nl) => {
+                lines_before += memchr::memchr_iter(b'\n', consumed).count();
+                column_before = chars(&consumed[nl + 1..]);
+            }
+            None => column_before += chars(consumed),
+        }
+        buf.drain(..next);
+        first = false;
+    }
+}
+
+/// Characters in UTF-8 bytes (bytes that do not continue a character).
+fn chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+}
+
+/// Whether a file type is a FIFO or a device (something read as a stream).
+fn is_stream(t: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_fifo() || t.is_char_device() || t.is_block_device()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = t;
+        false
+    }
+}
+
+/// Whether a file type is a socket.
+fn is_socket(t: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_socket()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = t;
+        false
+    }
+}
+
+/// Reads a pipe or device named on the command line, like standard input but in windows.
+fn read_stream(path: &Path, opts: &FsOptions, visit: &mut Visitor<'_>) {
+    let shown = display(path);
+    let result = std::fs::File::open(path).and_then(|f| {
+        let mut buf = Vec::new();
+        let cap = if opts.max_file_size > 0 {
+            opts.max_file_size + 1
+        } else {
+            u64::MAX
+        };
+        let mut f = f.take(cap);
+        (&mut f)
+            .take(BINARY_SNIFF_LEN as u64)
+            .read_to_end(&mut buf)?;
+        if looks_binary(&buf) && !opts.scan_binary {
+            return Ok(Some(SkipReason::Binary));
+        }
+        let origin = Origin::File {
+            path: shown.clone(),
+            relative: shown.clone(),
+        };
+        read_windows(&mut f, origin, &mut buf, visit)?;
+        Ok(None)
+    });
+    match result {
+        Err(e) => visit(Event::Diagnostic(Diagnostic::Error {
+            path: shown,
+            message: e.to_string(),
+        })),
+        Ok(Some(reason)) => visit(Event::Diagnostic(Diagnostic::Skipped {
+            path: shown,
+            reason,
+        })),
+        Ok(None) => {}
     }
 }
 
@@ -293,7 +471,11 @@ fn emit_blob(origin: Origin, bytes: &[u8], opts: &FsOptions, visit: &mut Visitor
             kind: WarningKind::LongLine,
         }));
     }
-    visit(Event::Blob { origin, bytes });
+    visit(Event::Blob {
+        origin,
+        bytes,
+        part: None,
+    });
 }
 
 /// The byte order of UTF-16 text: `Some(true)` for little endian (`FF FE`), `Some(false)` for

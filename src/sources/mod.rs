@@ -57,6 +57,9 @@ pub enum SkipReason {
     },
     /// Excluded by a path glob of the configuration.
     Excluded,
+    /// A FIFO, socket or device met while walking a directory: reading it could block or
+    /// never end. (One named on the command line is read.)
+    Special,
 }
 
 /// A caveat about a scanned input.
@@ -80,6 +83,7 @@ impl Diagnostic {
                 SkipReason::Binary => "binary",
                 SkipReason::TooLarge { .. } => "too_large",
                 SkipReason::Excluded => "excluded",
+                SkipReason::Special => "special",
             },
             Diagnostic::Warning { kind, .. } => match kind {
                 WarningKind::InvalidUtf8 => "invalid_utf8",
@@ -107,6 +111,10 @@ impl fmt::Display for Diagnostic {
                     "skipped {path}: {size} bytes is over the {limit}-byte limit (raise --max-file-size, 0 = no limit)"
                 ),
                 SkipReason::Excluded => write!(f, "skipped {path}: excluded by the configuration"),
+                SkipReason::Special => write!(
+                    f,
+                    "skipped {path}: a FIFO, socket or device, not a regular file (name it on the command line to read it)"
+                ),
             },
             Diagnostic::Warning { path, kind } => match kind {
                 WarningKind::InvalidUtf8 => {

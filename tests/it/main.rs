@@ -9,6 +9,8 @@ mod corpus;
 mod decode;
 mod gitleaks;
 mod gitrepo;
+mod hostile_big;
+mod hostile_fs;
 mod hostile_git;
 mod hostile_image;
 mod hostile_output;
