@@ -94,6 +94,9 @@ pub struct Analysis {
     pub suppressed: u64,
     /// Findings dropped by a gitleaks configuration's allowlists.
     pub allowlisted: u64,
+    /// What the passes could not do with this input (a Secret value that is not base64, a CI
+    /// file analysed in part): the source reports each as a warning.
+    pub notes: Vec<String>,
 }
 
 /// Per-worker reusable buffers (one per rayon worker: the hot path does not allocate per blob).
@@ -168,12 +171,14 @@ impl Analyzer {
             located: Vec::new(),
             suppressed: 0,
             allowlisted: 0,
+            notes: Vec::new(),
         };
         cx.run();
         Analysis {
             located: cx.located,
             suppressed: cx.suppressed,
             allowlisted: cx.allowlisted,
+            notes: cx.notes,
         }
     }
 
@@ -223,6 +228,8 @@ pub struct Context<'a> {
     suppressed: u64,
     /// Findings dropped by allowlists.
     allowlisted: u64,
+    /// What the passes could not do (see [`Analysis::notes`]).
+    notes: Vec<String>,
 }
 
 /// One step of the analysis.
@@ -293,6 +300,11 @@ impl<'a> Context<'a> {
         &self.analyzer.detector
     }
 
+    /// Records something a pass could not do with this input (reported as a warning).
+    pub fn note(&mut self, message: String) {
+        self.notes.push(message);
+    }
+
     /// The rule with this index.
     pub fn rule(&self, index: usize) -> &'a Rule {
         self.analyzer.detector.rule(index)
@@ -342,9 +354,11 @@ impl<'a> Context<'a> {
             located: Vec::new(),
             suppressed: 0,
             allowlisted: 0,
+            notes: Vec::new(),
         };
         inner.run();
         self.allowlisted += inner.allowlisted;
+        self.notes.append(&mut inner.notes);
         (inner.located, inner.suppressed)
     }
 

@@ -77,7 +77,15 @@ impl Pass for KubernetesSecret {
             .collect();
         let mut inner = Vec::new();
         let mut locator = Locator::new(input);
-        for v in structure::secret_values(input) {
+        let manifests = structure::secret_manifests(input);
+        for bad in &manifests.invalid {
+            let line = locator.locate(bad.span.0).line;
+            cx.note(format!(
+                "Kubernetes Secret value {:?} at line {line} is not valid base64; it was not decoded",
+                bad.key
+            ));
+        }
+        for v in manifests.values {
             if cx.allowed(v.span.0) {
                 continue;
             }

@@ -206,6 +206,12 @@ impl Scan<'_> {
         let analysis = self.config.analyzer.analyze(Blob { bytes, paths }, work);
         self.counters.inline_suppressed(analysis.suppressed);
         self.counters.allowlisted(analysis.allowlisted);
+        for message in analysis.notes {
+            self.diagnostic(&Diagnostic::Warning {
+                path: paths.first().copied().unwrap_or("<input>").to_owned(),
+                kind: crate::sources::WarningKind::Analysis(message),
+            });
+        }
         analysis.located
     }
 

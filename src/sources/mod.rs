@@ -73,6 +73,9 @@ pub enum WarningKind {
     CorruptObject(String),
     /// Part of the history is not available or not followed (shallow clone, submodules).
     Incomplete(String),
+    /// A pass of the analysis could not do all it does with this input (a Secret value that
+    /// is not base64, a CI file analysed in part); the plain rules still ran.
+    Analysis(String),
 }
 
 impl Diagnostic {
@@ -90,6 +93,7 @@ impl Diagnostic {
                 WarningKind::LongLine => "long_line",
                 WarningKind::CorruptObject(_) => "corrupt_object",
                 WarningKind::Incomplete(_) => "incomplete",
+                WarningKind::Analysis(_) => "analysis",
             },
             Diagnostic::Error { .. } => "error",
         }
@@ -127,7 +131,9 @@ impl fmt::Display for Diagnostic {
                 WarningKind::CorruptObject(message) => {
                     write!(f, "{path} could not be read ({message}); scanning the rest")
                 }
-                WarningKind::Incomplete(message) => write!(f, "{path}: {message}"),
+                WarningKind::Incomplete(message) | WarningKind::Analysis(message) => {
+                    write!(f, "{path}: {message}")
+                }
             },
             Diagnostic::Error { path, message } => write!(f, "{path}: {message}"),
         }

@@ -235,6 +235,19 @@ fn invalid_base64_does_not_stop_the_manifest() {
         "{found:#?}"
     );
     assert_reported("invalid base64", &text, &found, true);
+    // The skipped value is named in a warning.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("secret.yaml"), &text).unwrap();
+    let out = crate::util::leakhound()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"api-token\"") && stderr.contains("not valid base64"),
+        "{stderr}"
+    );
 }
 
 /// Hostile manifests (deep nesting, unclosed flow mappings) are read in bounded time, and a

@@ -1,0 +1,10 @@
+//! The saved-report reader of `report --from` over arbitrary text.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = leakhound::report::read::read(text);
+    }
+});
