@@ -1,6 +1,12 @@
 //! Pass 3, CI/CD configuration: the workflow analysis of [`crate::ci`] (literal credentials
 //! in environment blocks, secrets echoed to logs, debug logging, secrets on command lines),
 //! reported under the `ci.*` rules with the system, job and step.
+//!
+//! A configuration that does not parse whole (invalid YAML, nesting too deep, too large) is
+//! analysed as far as it parses, and the pass notes what it left out ([`Context::note`], a
+//! warning for the file); the other passes see the whole file as always.
+
+use std::collections::HashMap;
 
 use super::{Context, Pass, confidence_of};
 use crate::{
@@ -26,20 +32,48 @@ impl Pass for CiPass {
         let Some(system) = cx.paths.iter().find_map(|p| crate::ci::system(p)) else {
             return;
         };
-        let rules = cx.detector().rules().rules();
         let text = String::from_utf8_lossy(input);
+        let outcome = crate::ci::analyze(system, &text);
+        for message in outcome.warnings {
+            cx.note(message);
+        }
+        if outcome.issues.is_empty() {
+            return;
+        }
+        let rules = cx.detector().rules().rules();
+        // The engine rules by id, looked up once per file rather than once per issue.
+        let mut by_id: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.engine.is_some() {
+                by_id.entry(r.id.as_str()).or_insert(i);
+            }
+        }
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', input).map(|i| i + 1))
             .collect();
-        for issue in crate::ci::analyze(system, &text) {
-            let Some(rule) = rules
-                .iter()
-                .position(|r| r.id == issue.rule && r.engine.is_some())
-            else {
+        // Why: issues come sorted by line; an inline marker is looked for once per line (a
+        // long line with many issues would otherwise be read once per issue).
+        let mut marked: Option<(usize, bool)> = None;
+        for issue in outcome.issues {
+            let Some(&rule) = by_id.get(issue.rule) else {
                 continue;
             };
-            let offset = line_starts.get(issue.line - 1).copied().unwrap_or(0);
-            if cx.allowed(offset) {
+            let offset = line_starts
+                .get(issue.line.wrapping_sub(1))
+                .copied()
+                .unwrap_or(0);
+            let allowed = match marked {
+                Some((line, allowed)) if line == issue.line => {
+                    cx.suppressed += u64::from(allowed);
+                    allowed
+                }
+                _ => {
+                    let allowed = cx.allowed(offset);
+                    marked = Some((issue.line, allowed));
+                    allowed
+                }
+            };
+            if allowed {
                 continue;
             }
             let end_column = issue.column + issue.value.chars().count();

@@ -21,10 +21,17 @@
 //!
 //! Each issue names the job and step. The rules' ids, names, severities and playbooks live in
 //! `rules/ci.yml` (as `engine: ci` rules); the matching is here.
+//!
+//! Every step is linear in the size of the file (line lookups by index, duplicate issues by
+//! hash, bounded searches within a line), and the YAML tree has limits (see [`yaml`]). A file
+//! that is not valid YAML, nests too deep or is too large is analysed as far as it parses, a
+//! GitHub workflow is also searched line by line for an untrusted checkout, and the outcome
+//! carries a warning saying what was left out ([`Outcome::warnings`]); the plain rules see the
+//! whole file regardless.
 
 pub mod yaml;
 
-use std::sync::LazyLock;
+use std::{collections::HashSet, sync::LazyLock};
 
 use regex::Regex;
 use yaml::Node;
@@ -119,7 +126,7 @@ pub fn system(path: &str) -> Option<System> {
 }
 
 /// One problem found in a CI configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Issue {
     /// The rule id (`ci.*`).
     pub rule: &'static str,
@@ -261,17 +268,65 @@ struct At<'s> {
     step: Option<&'s str>,
 }
 
+/// How far along a line [`Ctx::column_of`] looks for a value; longer lines are searched only
+/// this far from the node's column (so that many issues on one long line stay linear).
+const COLUMN_WINDOW: usize = 4096;
+
 struct Ctx<'a> {
     lines: Vec<&'a str>,
+    /// Each line without its leading and trailing whitespace.
+    trimmed: Vec<&'a str>,
+    /// Whether each line is ASCII (a column is then a byte offset plus one).
+    ascii: Vec<bool>,
     out: Vec<Issue>,
+    /// The issues in `out`, to drop repeats in constant time.
+    seen: HashSet<Issue>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(text: &'a str) -> Ctx<'a> {
+        let lines: Vec<&'a str> = text.lines().collect();
+        let trimmed = lines.iter().map(|&l| l.trim()).collect();
+        let ascii = lines.iter().map(|l| l.is_ascii()).collect();
+        Ctx {
+            lines,
+            trimmed,
+            ascii,
+            out: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
 }
 
 impl Ctx<'_> {
     /// The column of `needle` on `line` at or after `col` (1-based), or `col`.
     fn column_of(&self, line: usize, col: usize, needle: &str) -> usize {
-        let Some(text) = self.lines.get(line.wrapping_sub(1)) else {
+        let index = line.wrapping_sub(1);
+        let Some(&text) = self.lines.get(index) else {
             return col;
         };
+        if self.ascii.get(index).copied().unwrap_or(false) {
+            let from = match col.saturating_sub(1) {
+                c if c < text.len() => c,
+                _ => 0,
+            };
+            let end = from
+                .saturating_add(needle.len())
+                .saturating_add(COLUMN_WINDOW)
+                .min(text.len());
+            if let Some(i) = text[from..end].find(needle) {
+                return from + i + 1;
+            }
+            if text.len() <= COLUMN_WINDOW
+                && let Some(i) = text.find(needle)
+            {
+                return i + 1;
+            }
+            return col;
+        }
+        if text.len() > COLUMN_WINDOW {
+            return col;
+        }
         let from = text
             .char_indices()
             .nth(col.saturating_sub(1))
@@ -313,33 +368,93 @@ impl Ctx<'_> {
             step: step.map(str::to_owned),
             detail,
         };
-        if !self.out.contains(&issue) {
+        if self.seen.insert(issue.clone()) {
             self.out.push(issue);
         }
     }
 }
 
+/// What the analysis of one CI configuration found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The issues, sorted by line, column and rule.
+    pub issues: Vec<Issue>,
+    /// What the analysis left out and why (invalid YAML, too deep, too large), one sentence
+    /// each, for a warning about the file.
+    pub warnings: Vec<String>,
+}
+
 /// Analyzes one CI configuration file.
-pub fn analyze(system: System, text: &str) -> Vec<Issue> {
-    let mut ctx = Ctx {
-        lines: text.lines().collect(),
-        out: Vec::new(),
-    };
+pub fn analyze(system: System, text: &str) -> Outcome {
+    let mut ctx = Ctx::new(text);
+    let mut warnings = Vec::new();
     if system == System::Jenkins {
         jenkins(&mut ctx);
-        return ctx.out;
-    }
-    let Ok(docs) = yaml::parse(text) else {
-        return ctx.out;
-    };
-    for doc in &docs {
-        walk(&mut ctx, system, doc, &mut Vec::new(), false);
-        if system == System::GithubActions {
-            github_untrusted(&mut ctx, doc);
+    } else {
+        let parsed = yaml::parse(text);
+        for doc in &parsed.docs {
+            walk(&mut ctx, system, doc, &mut Vec::new(), false);
+            if system == System::GithubActions {
+                github_untrusted(&mut ctx, doc);
+            }
+        }
+        if !parsed.complete() {
+            if system == System::GithubActions {
+                untrusted_by_lines(&mut ctx);
+            }
+            warnings.push(left_out(&parsed));
         }
     }
-    ctx.out.sort_by_key(|i| (i.line, i.column, i.rule));
-    ctx.out
+    let mut issues = ctx.out;
+    issues.sort_by_key(|i| (i.line, i.column, i.rule));
+    Outcome { issues, warnings }
+}
+
+/// The warning for a file that did not parse whole.
+fn left_out(parsed: &yaml::Parsed) -> String {
+    let mut what = Vec::new();
+    if let Some((line, message)) = &parsed.syntax {
+        let more = match parsed.syntax_errors {
+            0 | 1 => String::new(),
+            n => format!(
+                ", and {} more syntax error{}",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
+        };
+        what.push(format!(
+            "is not valid YAML (line {line}: {}{more})",
+            printable(message)
+        ));
+    }
+    if let Some(line) = parsed.too_deep {
+        what.push(format!(
+            "nests deeper than {} levels (from line {line})",
+            yaml::MAX_DEPTH
+        ));
+    }
+    if let Some(line) = parsed.truncated {
+        what.push(format!(
+            "is too large or too broken for the CI analysis (it stopped at line {line})"
+        ));
+    }
+    format!(
+        "the CI configuration {}; the ci.* rules checked only the parts that parse (the other rules checked the whole file)",
+        what.join(" and ")
+    )
+}
+
+/// A parser message as safe to print: control characters escaped, at most 120 characters.
+fn printable(message: &str) -> String {
+    let mut out = String::new();
+    for c in message.chars().take(120) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The job and step a path (of mapping keys and sequence indices) is in.
@@ -393,6 +508,8 @@ fn walk<'a>(
                 || node
                     .entries()
                     .any(|(k, v)| SLOTS.contains(&k) && mentions_secret(v));
+            // Why: a mapping with many `secrets: inherit` keys is judged once, not once per key.
+            let mut inherit_judged = false;
             for (key, value) in node.entries() {
                 path.push(PathPart::Key(key));
                 let (job, step) = job_step(system, path);
@@ -407,7 +524,8 @@ fn walk<'a>(
                 if SCRIPT_KEYS.contains(&key) {
                     script(ctx, value, has_secrets, job.as_deref(), step.as_deref());
                 }
-                if key == "secrets" && value.as_str() == Some("inherit") {
+                if !inherit_judged && key == "secrets" && value.as_str() == Some("inherit") {
+                    inherit_judged = true;
                     unpinned_inherit(ctx, node, job.as_deref());
                 }
                 walk(ctx, system, value, path, has_secrets);
@@ -447,7 +565,7 @@ fn mentions_secret(node: &Node) -> bool {
             .entries()
             .any(|(k, v)| (credential_key(k) && v.as_str().is_some()) || mentions_secret(v)),
         Node::Seq { items, .. } => items.iter().any(mentions_secret),
-        Node::Alias { .. } => false,
+        Node::Alias { .. } | Node::Elided { .. } => false,
     }
 }
 
@@ -536,8 +654,10 @@ fn list_slot_item(ctx: &mut Ctx<'_>, item: &Node, job: Option<&str>, step: Optio
 
 /// Every line of a script value, with its source line and column. Lines of a block scalar
 /// are found in the source from the scalar's position on (their text is the same, less the
-/// indentation), so folding and indentation indicators cannot shift the numbers.
-fn script_lines(node: &Node, src: &[&str]) -> Vec<(String, usize, usize)> {
+/// indentation), so folding and indentation indicators cannot shift the numbers. Each value
+/// line is looked for among at most 200 source lines, compared trimmed (trimmed once per file).
+fn script_lines(node: &Node, ctx: &Ctx<'_>) -> Vec<(String, usize, usize)> {
+    let (src, trimmed) = (&ctx.lines, &ctx.trimmed);
     match node {
         Node::Scalar {
             value, line, col, ..
@@ -549,7 +669,7 @@ fn script_lines(node: &Node, src: &[&str]) -> Vec<(String, usize, usize)> {
                 if want.is_empty() {
                     continue;
                 }
-                let found = (cursor..src.len().min(cursor + 200)).find(|&j| src[j].trim() == want);
+                let found = (cursor..trimmed.len().min(cursor + 200)).find(|&j| trimmed[j] == want);
                 let at = match found {
                     Some(j) => {
                         cursor = j + 1;
@@ -567,12 +687,12 @@ fn script_lines(node: &Node, src: &[&str]) -> Vec<(String, usize, usize)> {
         Node::Scalar {
             value, line, col, ..
         } => vec![(value.clone(), *line, *col)],
-        Node::Seq { items, .. } => items.iter().flat_map(|i| script_lines(i, src)).collect(),
+        Node::Seq { items, .. } => items.iter().flat_map(|i| script_lines(i, ctx)).collect(),
         Node::Map { .. } => node
             .get("command")
-            .map(|c| script_lines(c, src))
+            .map(|c| script_lines(c, ctx))
             .unwrap_or_default(),
-        Node::Alias { .. } => Vec::new(),
+        Node::Alias { .. } | Node::Elided { .. } => Vec::new(),
     }
 }
 
@@ -583,8 +703,9 @@ fn script(
     job: Option<&str>,
     step: Option<&str>,
 ) {
-    let src = ctx.lines.clone();
-    for (line_text, line, col) in script_lines(node, &src) {
+    // Why: the lines are collected first (no copy of the file's lines per script).
+    let lines = script_lines(node, ctx);
+    for (line_text, line, col) in lines {
         script_line(ctx, &line_text, line, col, step_has_secrets, job, step);
     }
 }
@@ -798,7 +919,7 @@ fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
         Node::Scalar { value, .. } => vec![value.as_str()],
         Node::Seq { items, .. } => items.iter().filter_map(Node::as_str).collect(),
         Node::Map { .. } => on.entries().map(|(k, _)| k).collect(),
-        Node::Alias { .. } => Vec::new(),
+        Node::Alias { .. } | Node::Elided { .. } => Vec::new(),
     };
     let Some(trigger) = triggers
         .into_iter()
@@ -809,6 +930,8 @@ fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
     let Some(jobs) = doc.get("jobs") else { return };
     for (job, job_node) in jobs.entries() {
         let steps = job_node.get("steps").map(Node::items).unwrap_or_default();
+        // Whether a step after each one runs code: found in one pass when first needed.
+        let mut later_runs: Option<Vec<bool>> = None;
         for (i, s) in steps.iter().enumerate() {
             let is_checkout = s
                 .get("uses")
@@ -824,13 +947,7 @@ fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
             if !(is_checkout && head) {
                 continue;
             }
-            let runs_code = steps[i + 1..].iter().any(|later| {
-                later.get("run").is_some()
-                    || later
-                        .get("uses")
-                        .and_then(Node::as_str)
-                        .is_some_and(|u| u.starts_with("./"))
-            });
+            let runs_code = later_runs.get_or_insert_with(|| runs_after(steps))[i];
             if runs_code {
                 let name = s
                     .get("name")
@@ -865,6 +982,214 @@ fn github_untrusted(ctx: &mut Ctx<'_>, doc: &Node) {
     }
 }
 
+/// For each step, whether a later step runs code (`run`, or a local action).
+fn runs_after(steps: &[Node]) -> Vec<bool> {
+    let mut out = vec![false; steps.len()];
+    let mut seen = false;
+    for (i, s) in steps.iter().enumerate().rev() {
+        out[i] = seen;
+        seen = seen
+            || s.get("run").is_some()
+            || s.get("uses")
+                .and_then(Node::as_str)
+                .is_some_and(|u| u.starts_with("./"));
+    }
+    out
+}
+
+/// A trigger that runs with secrets on code from a fork, as a word on a line of `on:`.
+static TRIGGER_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s\[,{'"])(pull_request_target|workflow_run)(?:[\s\]:,}'"]|$)"#)
+        .expect("valid regex")
+});
+/// A step line that uses `actions/checkout`.
+static CHECKOUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?:-\s+)?uses\s*:\s*['"]?actions/checkout@"#).expect("valid regex")
+});
+/// A step line that runs code: `run:`, or a local action.
+static RUN_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?:-\s+)?(?:run\s*:|uses\s*:\s*['"]?\./)"#).expect("valid regex")
+});
+/// A `ref:` or `repository:` input and its value.
+static REF_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|[\s{,-])(?:ref|repository)\s*:\s*(.*)$"#).expect("valid regex")
+});
+/// How many lines around a checkout line the fallback reads as its step.
+const STEP_LINES: usize = 64;
+
+/// A line as the line scan sees it: indentation (bytes) and text without a trailing comment,
+/// trimmed (empty for blank and comment lines).
+fn line_code(line: &str) -> (usize, &str) {
+    let indent = line.len() - line.trim_start().len();
+    let body = line.trim();
+    if body.starts_with('#') {
+        return (indent, "");
+    }
+    let body = match body.find(" #").or_else(|| body.find("\t#")) {
+        Some(i) => body[..i].trim_end(),
+        None => body,
+    };
+    (indent, body)
+}
+
+/// The key of a `key: value` line (after an item's `- `), without quotes.
+fn line_key(body: &str) -> Option<&str> {
+    let body = body.trim_start_matches('-').trim_start();
+    let (key, _) = body.split_once(':')?;
+    let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!key.is_empty()).then_some(key)
+}
+
+/// `ci.untrusted-checkout` by lines, for a workflow that did not parse whole: a
+/// `pull_request_target` or `workflow_run` trigger under `on:`, a step that uses
+/// `actions/checkout` with a `ref`/`repository` of the pull request's head, and a later line of
+/// the same job that runs code. One pass over the lines (a checkout's step is read at most
+/// [`STEP_LINES`] lines each way); lines already reported by the parsed analysis are skipped.
+fn untrusted_by_lines(ctx: &mut Ctx<'_>) {
+    let n = ctx.lines.len();
+    let code: Vec<(usize, &str)> = ctx.lines.iter().map(|&l| line_code(l)).collect();
+    // Pass 1: the trigger, and the job each line belongs to (0: none).
+    let mut trigger: Option<&'static str> = None;
+    let mut job_of = vec![0u32; n + 1];
+    let mut jobs: Vec<String> = vec![String::new()];
+    let mut section = "";
+    let mut job_indent: Option<usize> = None;
+    for (i, &(indent, body)) in code.iter().enumerate() {
+        if body.is_empty() {
+            job_of[i] = job_of[i.saturating_sub(1)];
+            continue;
+        }
+        if indent == 0 {
+            section = line_key(body).unwrap_or("");
+            job_indent = None;
+        }
+        if section == "on"
+            && trigger.is_none()
+            && let Some(c) = TRIGGER_WORD.captures(if indent == 0 {
+                body.split_once(':').map_or("", |(_, rest)| rest)
+            } else {
+                body
+            })
+            && let Some(t) = c.get(1)
+        {
+            trigger = Some(if t.as_str() == "workflow_run" {
+                "workflow_run"
+            } else {
+                "pull_request_target"
+            });
+        }
+        if section == "jobs" && indent > 0 {
+            let at = *job_indent.get_or_insert(indent);
+            if indent == at
+                && !body.starts_with('-')
+                && let Some(key) = line_key(body)
+            {
+                jobs.push(key.to_owned());
+            }
+            if indent >= at {
+                job_of[i] = u32::try_from(jobs.len() - 1).unwrap_or(u32::MAX);
+            }
+        }
+    }
+    let Some(trigger) = trigger else { return };
+    // Pass 2: the first line at or after each one that runs code.
+    let mut next_run = vec![usize::MAX; n + 1];
+    for i in (0..n).rev() {
+        next_run[i] = if RUN_LINE.is_match(code[i].1) {
+            i
+        } else {
+            next_run[i + 1]
+        };
+    }
+    let reported: HashSet<usize> = ctx
+        .out
+        .iter()
+        .filter(|i| i.rule == "ci.untrusted-checkout")
+        .map(|i| i.line)
+        .collect();
+    // Pass 3: each checkout step.
+    for (i, &(indent, body)) in code.iter().enumerate() {
+        if job_of[i] == 0 || !CHECKOUT_LINE.is_match(body) {
+            continue;
+        }
+        let after_dash = body.trim_start_matches('-').trim_start();
+        let key_indent = indent + (body.len() - after_dash.len());
+        // The step's first line: this one if it starts the item, else the `- ` above.
+        let mut first = i;
+        if !body.starts_with('-') {
+            for j in (i.saturating_sub(STEP_LINES)..i).rev() {
+                let (ind, b) = code[j];
+                if b.is_empty() {
+                    continue;
+                }
+                if ind >= key_indent {
+                    first = j;
+                    continue;
+                }
+                if b.starts_with('-') {
+                    let rest = b.trim_start_matches('-').trim_start();
+                    if ind + (b.len() - rest.len()) == key_indent {
+                        first = j;
+                    }
+                }
+                break;
+            }
+        }
+        // The step's end: the first line indented less than its keys.
+        let mut end = (i + 1 + STEP_LINES).min(n);
+        for (j, &(ind, b)) in code.iter().enumerate().take(end).skip(i + 1) {
+            if !b.is_empty() && ind < key_indent {
+                end = j;
+                break;
+            }
+        }
+        let head = (first..end).find_map(|j| {
+            let c = REF_LINE.captures(code[j].1)?;
+            let v = c.get(1)?.as_str().trim();
+            HEAD_REFS
+                .iter()
+                .any(|h| v.contains(h))
+                .then(|| (j, v.trim_matches(|c| c == '"' || c == '\'').to_owned()))
+        });
+        let Some((ref_index, value)) = head else {
+            continue;
+        };
+        let later = next_run[end];
+        if later == usize::MAX || job_of[later] != job_of[i] || reported.contains(&(ref_index + 1))
+        {
+            continue;
+        }
+        let name = (first..end)
+            .find_map(|j| {
+                let b = code[j].1.trim_start_matches('-').trim_start();
+                let v = b.strip_prefix("name:")?.trim();
+                Some(v.trim_matches(|c| c == '"' || c == '\'').to_owned())
+            })
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "actions/checkout".to_owned());
+        let job = jobs
+            .get(job_of[i] as usize)
+            .filter(|j| !j.is_empty())
+            .cloned();
+        let detail = format!(
+            "{trigger} runs with secrets and a write token; this job checks out the pull request's head and then runs its code (found by a line scan: the file does not parse whole)"
+        );
+        ctx.push(
+            "ci.untrusted-checkout",
+            At {
+                line: ref_index + 1,
+                col: 1,
+                job: job.as_deref(),
+                step: Some(&name),
+            },
+            &value,
+            detail,
+        );
+    }
+}
+
+static JENKINS_STAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"stage\s*\(\s*['"]([^'"]+)['"]"#).expect("valid regex"));
 static JENKINS_ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"^\s*(?:def\s+|env\.)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(['"])([^'"$]+)['"]\s*(?://.*)?$"#,
@@ -874,12 +1199,12 @@ static JENKINS_ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Jenkinsfiles (Groovy): careful line rules rather than a parser.
 fn jenkins(ctx: &mut Ctx<'_>) {
-    let lines: Vec<String> = ctx.lines.iter().map(|l| (*l).to_owned()).collect();
     let mut stage: Option<String> = None;
-    let stage_re = Regex::new(r#"stage\s*\(\s*['"]([^'"]+)['"]"#).expect("valid regex");
-    for (i, text) in lines.iter().enumerate() {
+    // One copy of the line slices per file (the lines themselves are borrowed).
+    let lines = ctx.lines.clone();
+    for (i, &text) in lines.iter().enumerate() {
         let line = i + 1;
-        if let Some(c) = stage_re.captures(text) {
+        if let Some(c) = JENKINS_STAGE.captures(text) {
             stage = c.get(1).map(|m| m.as_str().to_owned());
         }
         if let Some(c) = JENKINS_ASSIGN.captures(text)
@@ -918,6 +1243,7 @@ mod tests {
 
     fn rules(system: System, text: &str) -> Vec<(&'static str, usize)> {
         analyze(system, text)
+            .issues
             .into_iter()
             .map(|i| (i.rule, i.line))
             .collect()
@@ -957,10 +1283,48 @@ jobs:
                 ("ci.literal-credential", 17)
             ]
         );
-        let issues = analyze(System::GithubActions, wf);
+        let issues = analyze(System::GithubActions, wf).issues;
         assert_eq!(issues[0].job.as_deref(), Some("deploy"));
         assert_eq!(issues[1].step.as_deref(), Some("show"));
         assert_eq!(issues[0].column, 20);
+    }
+
+    #[test]
+    fn a_workflow_that_does_not_parse_warns_and_keeps_the_untrusted_checkout() {
+        let wf = "on: pull_request_target\njobs:\n  t:\n    runs-on: [x\n    steps:\n      - name: co\n        uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n      - run: npm test\n";
+        let out = analyze(System::GithubActions, wf);
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+        assert!(
+            out.warnings[0].contains("not valid YAML"),
+            "{:?}",
+            out.warnings
+        );
+        let found: Vec<_> = out
+            .issues
+            .iter()
+            .map(|i| (i.rule, i.line, i.job.as_deref(), i.step.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("ci.untrusted-checkout", 9, Some("t"), Some("co"))]
+        );
+        assert!(
+            analyze(System::GithubActions, "on: push\njobs: {}\n")
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn many_issues_on_one_long_line_keep_their_columns() {
+        let entries: Vec<String> = (0..3000).map(|i| format!("A_TOKEN_{i}: v{i}lit")).collect();
+        let wf = format!("on: push\nenv: {{{}}}\n", entries.join(", "));
+        let issues = analyze(System::GithubActions, &wf).issues;
+        assert_eq!(issues.len(), 3000);
+        let line = wf.lines().nth(1).unwrap();
+        for i in &issues {
+            assert!(line[i.column - 1..].starts_with(&i.value), "{i:?}");
+        }
     }
 
     #[test]

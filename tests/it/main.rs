@@ -10,6 +10,7 @@ mod decode;
 mod gitleaks;
 mod gitrepo;
 mod hostile_big;
+mod hostile_ci;
 mod hostile_fs;
 mod hostile_git;
 mod hostile_image;
