@@ -861,11 +861,11 @@ mod tests {
 
     #[test]
     fn json_manifests_and_lists_are_read() {
-        let j = br#"{"apiVersion":"v1","kind":"Secret","data":{"password":"UzNjcjN0IQ==","user":"YWRtaW4\u003d"},"type":"Opaque"}"#;
+        let j = br#"{"apiVersion":"v1","kind":"Secret","data":{"motd":"UzNjcjN0IQ==","user":"YWRtaW4\u003d"},"type":"Opaque"}"#;
         assert_eq!(
             found(j),
             [
-                one("password", b"S3cr3t!", b"UzNjcjN0IQ=="),
+                one("motd", b"S3cr3t!", b"UzNjcjN0IQ=="),
                 one("user", b"admin", br"YWRtaW4\u003d")
             ]
         );
