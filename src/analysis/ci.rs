@@ -24,7 +24,9 @@ impl Pass for CiPass {
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
-        cx.depth == 0 && cx.paths.iter().any(|p| crate::ci::system(p).is_some())
+        // Why: a later window of a large file starts mid-document; its CI analysis would
+        // report syntax errors that are not in the file.
+        cx.depth == 0 && !cx.later_window && cx.paths.iter().any(|p| crate::ci::system(p).is_some())
     }
 
     fn run(&self, cx: &mut Context<'_>) {

@@ -156,6 +156,12 @@ impl Analyzer {
 
     /// Runs every pass over `blob`.
     pub fn analyze(&self, blob: Blob<'_>, work: &mut Workspace) -> Analysis {
+        self.analyze_part(blob, work, false)
+    }
+
+    /// Runs the passes over a window of a large file; `later` is true for every window but
+    /// the first, where whole-file passes (CI configuration) would see a fragment.
+    pub fn analyze_part(&self, blob: Blob<'_>, work: &mut Workspace, later: bool) -> Analysis {
         // Why: a gitleaks global allowlist that allows everything at this path leaves nothing
         // to report there; gitleaks skips the file, and so does leakhound.
         if !self.allowlists.is_empty() && self.allowlists.allow_all_at(blob.paths) {
@@ -172,6 +178,7 @@ impl Analyzer {
             suppressed: 0,
             allowlisted: 0,
             notes: Vec::new(),
+            later_window: later,
         };
         cx.run();
         Analysis {
@@ -230,6 +237,8 @@ pub struct Context<'a> {
     allowlisted: u64,
     /// What the passes could not do (see [`Analysis::notes`]).
     notes: Vec<String>,
+    /// A window of a large file after its first one (see [`Analyzer::analyze_part`]).
+    later_window: bool,
 }
 
 /// One step of the analysis.
@@ -355,6 +364,7 @@ impl<'a> Context<'a> {
             suppressed: 0,
             allowlisted: 0,
             notes: Vec::new(),
+            later_window: self.later_window,
         };
         inner.run();
         self.allowlisted += inner.allowlisted;

@@ -203,7 +203,21 @@ impl Scan<'_> {
         bytes: &[u8],
         paths: &[&str],
     ) -> Vec<Located> {
-        let analysis = self.config.analyzer.analyze(Blob { bytes, paths }, work);
+        self.analyze_part(work, bytes, paths, false)
+    }
+
+    /// [`Scan::analyze`] for a window of a large file (`later`: not its first window).
+    pub(crate) fn analyze_part(
+        &self,
+        work: &mut Workspace,
+        bytes: &[u8],
+        paths: &[&str],
+        later: bool,
+    ) -> Vec<Located> {
+        let analysis = self
+            .config
+            .analyzer
+            .analyze_part(Blob { bytes, paths }, work, later);
         self.counters.inline_suppressed(analysis.suppressed);
         self.counters.allowlisted(analysis.allowlisted);
         for message in analysis.notes {
@@ -252,7 +266,8 @@ pub fn scan_fs(
                 // placed in the file.
                 shared.counters.scanned_part(part.first, part.new_bytes);
                 progress.advance(u64::from(part.first), part.new_bytes as u64);
-                let located = shared.analyze(&mut work, bytes, &[origin.relative()]);
+                let located =
+                    shared.analyze_part(&mut work, bytes, &[origin.relative()], !part.first);
                 let found: Vec<Finding> = located
                     .iter()
                     .filter(|l| (part.keep.0..part.keep.1).contains(&l.span.0))

@@ -221,3 +221,41 @@ fn a_large_workflow_is_analysed_whole() {
     );
     assert!(ci_warning(&stderr).is_none(), "{stderr}");
 }
+
+/// A later window of a large file starts mid-document: the CI analysis is not run on it (it
+/// would report syntax errors the file does not have); the plain rules still are.
+#[test]
+fn later_windows_of_a_large_file_skip_the_ci_analysis() {
+    use leakhound::{
+        analysis::{Analyzer, Blob, Settings},
+        detect::Detector,
+        rules::RuleSet,
+    };
+    let rules = std::sync::Arc::new(RuleSet::builtin().unwrap());
+    let analyzer = Analyzer::new(Detector::new(rules), Settings::default());
+    let mut work = analyzer.workspace();
+    // What a window that starts inside a run script looks like.
+    let fragment = format!(
+        "        echo one\n      - run: |\n  [unclosed\nenv:\n  STRIPE_KEY: {}\n",
+        crate::util::stripe_key()
+    );
+    let blob = Blob {
+        bytes: fragment.as_bytes(),
+        paths: &[".github/workflows/big.yml"],
+    };
+    let first = analyzer.analyze_part(blob, &mut work, false);
+    let later = analyzer.analyze_part(blob, &mut work, true);
+    assert!(
+        !first.notes.is_empty(),
+        "the first window is analysed as CI"
+    );
+    assert!(later.notes.is_empty(), "{:?}", later.notes);
+    let rules_of = |a: &leakhound::analysis::Analysis| -> Vec<String> {
+        a.located
+            .iter()
+            .map(|l| analyzer.detector().rule(l.rule).id.clone())
+            .collect()
+    };
+    assert!(rules_of(&later).iter().any(|r| r.starts_with("stripe.")));
+    assert!(!rules_of(&later).iter().any(|r| r.starts_with("ci.")));
+}
