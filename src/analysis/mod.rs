@@ -470,20 +470,32 @@ fn digest_secret(bytes: &[u8]) -> Secret {
 /// Kubernetes Secret value is seen by its structural pass and by the decode pass alike).
 fn drop_repeats(located: &mut Vec<Located>) {
     let overlaps = |a: &Region, b: &Region| a.line <= b.end_line && b.line <= a.end_line;
+    // Why: only findings of the same rule and secret can repeat each other; comparing within
+    // those groups keeps this linear when a file holds many findings.
+    let mut groups: std::collections::HashMap<(usize, &str), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, l) in located.iter().enumerate() {
+        groups
+            .entry((l.rule, l.secret.expose()))
+            .or_default()
+            .push(i);
+    }
     let mut keep = vec![true; located.len()];
-    for i in 0..located.len() {
-        if located[i].decoded.is_empty() {
-            continue;
+    for members in groups.values().filter(|m| m.len() > 1) {
+        for &i in members {
+            let l = &located[i];
+            if l.decoded.is_empty() {
+                continue;
+            }
+            keep[i] = !members.iter().any(|&j| {
+                let o = &located[j];
+                j != i
+                    && keep[j]
+                    && o.secret == l.secret
+                    && overlaps(&o.region, &l.region)
+                    && (o.decoded.len(), j) < (l.decoded.len(), i)
+            });
         }
-        let l = &located[i];
-        keep[i] = !located.iter().enumerate().any(|(j, o)| {
-            j != i
-                && keep[j]
-                && o.rule == l.rule
-                && o.secret == l.secret
-                && overlaps(&o.region, &l.region)
-                && (o.decoded.len(), j) < (l.decoded.len(), i)
-        });
     }
     let mut i = 0;
     located.retain(|_| {
