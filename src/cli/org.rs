@@ -581,36 +581,36 @@ fn report_from(global: &GlobalArgs, args: &ReportArgs, from: &Path) -> anyhow::R
     let (mut findings, stats) =
         crate::report::read::read(&text).map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
     let (options, config) = report_setup(args)?;
-    let glob = |g: &String| {
-        globset::GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map(|g| g.compile_matcher())
-            .with_context(|| format!("invalid glob {g:?}"))
-    };
-    let rules = args
-        .rule_filter
-        .iter()
-        .map(|g| {
-            globset::GlobBuilder::new(g)
-                .build()
-                .map(|g| g.compile_matcher())
-                .with_context(|| format!("invalid rule glob {g:?}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let paths = args
-        .path_filter
-        .iter()
-        .map(glob)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Why: rule ids hold no `/`, paths do; `**` crosses directories in a path glob only.
+    let rules = glob_set(&args.rule_filter, false)?;
+    let paths = glob_set(&args.path_filter, true)?;
     let min_severity = args.min_severity.map(crate::rules::Severity::from);
     findings.retain(|f| {
         min_severity.is_none_or(|m| f.severity >= m)
-            && (rules.is_empty() || rules.iter().any(|g| g.is_match(&f.rule_id)))
-            && (paths.is_empty() || paths.iter().any(|g| g.is_match(f.origin.relative())))
+            && rules.as_ref().is_none_or(|g| g.is_match(&f.rule_id))
+            && paths
+                .as_ref()
+                .is_none_or(|g| g.is_match(f.origin.relative()))
     });
     let mut outcome = ScanOutcome { findings, stats };
     finish(global, &options, &config, &mut outcome, None)
+}
+
+/// The filter globs of `report --from`, `None` when there are none.
+fn glob_set(globs: &[String], literal_separator: bool) -> anyhow::Result<Option<globset::GlobSet>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        set.add(
+            globset::GlobBuilder::new(g)
+                .literal_separator(literal_separator)
+                .build()
+                .with_context(|| format!("invalid glob {g:?}"))?,
+        );
+    }
+    Ok(Some(set.build().context("invalid globs")?))
 }
 
 /// `leakhound merge`

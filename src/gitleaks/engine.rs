@@ -110,8 +110,8 @@ pub enum Target {
 pub struct Allowlist {
     /// `condition = "AND"`.
     pub and: bool,
-    /// Commit ids, lower-cased.
-    pub commits: Vec<String>,
+    /// Commit ids, lower-cased (shared with the findings that wait for their commit).
+    pub commits: Arc<[String]>,
     /// Path regexes.
     pub paths: Vec<Regex>,
     /// What `regexes` are matched against.
@@ -148,27 +148,28 @@ impl Allowlist {
     /// Whether the allowlist allows everything at these paths, whatever is found there (its
     /// verdict depends on the path alone): gitleaks then skips the file, and so does leakhound.
     pub fn allows_all_at(&self, paths: &[&str]) -> bool {
-        let by_path = !self.paths.is_empty()
-            && !paths.is_empty()
-            && paths
-                .iter()
-                .all(|p| self.paths.iter().any(|r| r.is_match(p.as_bytes())));
-        by_path
+        self.path_holds(paths) == Some(true)
             && (!self.and
                 || (self.commits.is_empty()
                     && self.regexes.is_empty()
                     && self.stopwords.is_empty()))
     }
 
-    /// The allowlist's verdict on a finding at these paths (a blob may live at several: a path
-    /// criterion holds only if it holds for all of them, so that no place is hidden wrongly).
-    pub fn verdict(&self, paths: &[&str], texts: Texts<'_>) -> Verdict {
-        let path = (!self.paths.is_empty()).then(|| {
+    /// The `paths` criterion at these paths, `None` when the allowlist sets none. A blob may
+    /// live at several paths: the criterion holds only if it holds for all of them, so that no
+    /// place is hidden wrongly.
+    fn path_holds(&self, paths: &[&str]) -> Option<bool> {
+        (!self.paths.is_empty()).then(|| {
             !paths.is_empty()
                 && paths
                     .iter()
                     .all(|p| self.paths.iter().any(|r| r.is_match(p.as_bytes())))
-        });
+        })
+    }
+
+    /// The allowlist's verdict on a finding at these paths.
+    pub fn verdict(&self, paths: &[&str], texts: Texts<'_>) -> Verdict {
+        let path = self.path_holds(paths);
         let regex = (!self.regexes.is_empty()).then(|| {
             let hay = match self.target {
                 Target::Secret => texts.secret,
@@ -182,8 +183,7 @@ impl Allowlist {
             self.stopwords.iter().any(|w| secret.contains(w.as_str()))
         });
         let others = [path, regex, stopword];
-        let commits =
-            (!self.commits.is_empty()).then(|| Arc::<[String]>::from(self.commits.clone()));
+        let commits = (!self.commits.is_empty()).then(|| Arc::clone(&self.commits));
         if self.and {
             if others.iter().flatten().any(|held| !held) {
                 return Verdict::No;

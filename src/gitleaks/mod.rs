@@ -83,8 +83,12 @@ pub struct Loaded {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FileSyntax {
     #[serde(default)]
+    // Accepted (gitleaks documents it) and not used.
+    #[allow(dead_code)]
     title: Option<String>,
     #[serde(default)]
+    // Accepted (gitleaks documents it) and not used.
+    #[allow(dead_code)]
     description: Option<String>,
     #[serde(default)]
     min_version: Option<String>,
@@ -152,6 +156,8 @@ struct RuleSyntax {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AllowlistSyntax {
     #[serde(default)]
+    // Accepted (gitleaks documents it) and not used.
+    #[allow(dead_code)]
     description: Option<String>,
     #[serde(default)]
     condition: Option<String>,
@@ -206,7 +212,6 @@ fn load_into(
             "{shown}: minVersion {v:?} is a gitleaks version; leakhound ignores it"
         ));
     }
-    let _ = (&file.title, &file.description);
     // The base configuration comes first: this file's rules override it by id.
     if let Some(extend) = &file.extend {
         if extend.use_default {
@@ -404,7 +409,6 @@ fn allowlist(
     which: &str,
     line_of: &dyn Fn(usize) -> usize,
 ) -> Result<Allowlist, Problem> {
-    let _ = &al.description;
     let and = match al
         .condition
         .as_deref()

@@ -79,16 +79,6 @@ fn short(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
-/// Sort rank of a severity (higher is worse).
-fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Critical => 4,
-        Severity::High => 3,
-        Severity::Medium => 2,
-        Severity::Low => 1,
-    }
-}
-
 /// Whether a reference may become a link: only web URLs (never `javascript:` or `data:`).
 fn is_web_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
@@ -649,7 +639,8 @@ fn secrets(report: &Report<'_>, groups: &[SecretGroup<'_>], out: &mut dyn Write)
         writeln!(
             out,
             "<td data-sort=\"{}\"><span class=\"sev sev-{sev}\">{sev}</span></td>",
-            rank(f.severity)
+            // Severities are declared from least to most severe.
+            f.severity as u8 + 1
         )?;
         writeln!(out, "<td>{}</td>", escape(&f.provider))?;
         writeln!(

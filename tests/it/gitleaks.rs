@@ -616,3 +616,36 @@ fn baseline_import_turns_a_gitleaks_report_into_content_entries() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("without --redact"));
 }
+
+#[test]
+fn a_fingerprint_with_a_gitleaks_only_rule_id_suppresses_by_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("app/a.env", format!("# x\n{}", stripe_line())),
+            ("app/b.env", stripe_line()),
+        ],
+    );
+    // gitleaks names this secret `stripe-access-token`; leakhound has no rule of that id.
+    fs::write(
+        dir.path().join(".gitleaksignore"),
+        "app/a.env:stripe-access-token:2\nnot a fingerprint\n",
+    )
+    .unwrap();
+    let (code, doc, stderr) = scan_with(dir.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["app/b.env"]);
+    assert_eq!(doc["stats"]["suppressed"]["ignore"], 1);
+    assert!(
+        stderr.contains("rule ids leakhound does not have"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not a gitleaks fingerprint"), "{stderr}");
+}

@@ -331,3 +331,21 @@ fn report_from_refilters_and_rerenders_a_saved_report_without_the_sources() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json"));
 }
+
+#[test]
+fn report_from_refuses_another_report_version() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("v9.json"),
+        r#"{"version": "9", "findings": [], "stats": {}}"#,
+    )
+    .unwrap();
+    let out = leakhound()
+        .current_dir(dir.path())
+        .args(["report", "--from", "v9.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("report version \"9\""), "{stderr}");
+}
